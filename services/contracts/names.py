@@ -1,0 +1,54 @@
+"""Subject, stream, bucket and database names, all derived from one namespace.
+
+A namespace keeps deployments (and individual tests) apart on shared servers: every
+subject, stream, KV bucket and database name starts with it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+SERVICES = ("directory", "needs", "surveys", "notifications")
+
+_NAMESPACE = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    namespace: str = "gdst"
+
+    def __post_init__(self) -> None:
+        if not _NAMESPACE.match(self.namespace):
+            raise ValueError(f"invalid namespace {self.namespace!r}")
+
+    # request/reply
+    def service_name(self, service: str) -> str:
+        """Name in the nats.micro registry (`$SRV.PING.<name>`)."""
+        return f"{self.namespace}-{service}"
+
+    def rpc(self, service: str, endpoint: str) -> str:
+        return f"{self.namespace}.rpc.{service}.{endpoint}"
+
+    # events
+    @property
+    def event_stream(self) -> str:
+        return f"{self.namespace.upper()}_EVENTS"
+
+    @property
+    def event_wildcard(self) -> str:
+        return f"{self.namespace}.events.>"
+
+    def event_subject(self, event_type: str) -> str:
+        return f"{self.namespace}.events.{event_type}"
+
+    def durable(self, consumer: str) -> str:
+        return f"{self.namespace}_{consumer}".replace(".", "_")
+
+    # state
+    @property
+    def session_bucket(self) -> str:
+        return f"{self.namespace}_sessions"
+
+    def database(self, service: str) -> str:
+        return f"{self.namespace}_{service}"

@@ -1,0 +1,4 @@
+from services.directory.app import start
+from services.runtime.lifecycle import main
+
+main("directory", start)

@@ -1,0 +1,81 @@
+"""Transport adapter: NATS micro endpoints of the directory, each a thin call into the service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.contracts import directory as c
+from services.contracts.common import Empty
+from services.contracts.envelope import Principal
+from services.directory.service import DirectoryService
+from services.runtime.errors import Unauthorized
+from services.runtime.rpc import Endpoint
+
+E = c.Endpoints
+
+
+def _who(principal: Principal | None) -> Principal:
+    if principal is None:  # the wrapper refuses anonymous calls already; this narrows the type
+        raise Unauthorized()
+    return principal
+
+
+def endpoints(svc: DirectoryService) -> list[Endpoint[Any]]:
+    async def list_orgs(p: Principal | None, r: c.ListOrganisations) -> c.OrganisationPage:
+        return await svc.list_organisations(r)
+
+    async def get_org(p: Principal | None, r: c.GetById) -> c.Organisation:
+        return await svc.get_organisation(r.id)
+
+    async def create_person(p: Principal | None, r: c.CreatePerson) -> c.Person:
+        return await svc.create_person(_who(p), r)
+
+    async def invite(p: Principal | None, r: c.CreateInvitation) -> c.Invitation:
+        return await svc.invite(_who(p), r)
+
+    async def peek(p: Principal | None, r: c.PeekInvitation) -> c.InvitationPreview:
+        return await svc.peek_invitation(r.token)
+
+    async def accept(p: Principal | None, r: c.AcceptInvitation) -> c.Person:
+        return await svc.accept_invitation(r)
+
+    async def authenticate(p: Principal | None, r: c.Authenticate) -> c.Authenticated:
+        return await svc.authenticate(r)
+
+    async def me(p: Principal | None, r: Empty) -> c.Me:
+        return await svc.me(_who(p))
+
+    async def create_token(p: Principal | None, r: c.CreateToken) -> c.CreatedToken:
+        return await svc.create_token(_who(p), r)
+
+    async def delete_token(p: Principal | None, r: c.GetById) -> None:
+        await svc.delete_token(_who(p), r.id)
+
+    async def resolve_token(p: Principal | None, r: c.ResolveToken) -> Principal:
+        return await svc.resolve_token(r.token)
+
+    async def groups(p: Principal | None, r: Empty) -> c.GroupPage:
+        return await svc.list_groups()
+
+    async def add_member(p: Principal | None, r: c.Membership) -> None:
+        await svc.add_member(_who(p), r)
+
+    async def remove_member(p: Principal | None, r: c.Membership) -> None:
+        await svc.remove_member(_who(p), r)
+
+    return [
+        Endpoint(E.ORGANISATIONS_LIST, c.ListOrganisations, list_orgs),
+        Endpoint(E.ORGANISATION_GET, c.GetById, get_org),
+        Endpoint(E.PERSON_CREATE, c.CreatePerson, create_person),
+        Endpoint(E.INVITATION_CREATE, c.CreateInvitation, invite),
+        Endpoint(E.INVITATION_PEEK, c.PeekInvitation, peek, anonymous=True),
+        Endpoint(E.INVITATION_ACCEPT, c.AcceptInvitation, accept, anonymous=True),
+        Endpoint(E.AUTHENTICATE, c.Authenticate, authenticate, anonymous=True),
+        Endpoint(E.ME, Empty, me),
+        Endpoint(E.TOKEN_CREATE, c.CreateToken, create_token),
+        Endpoint(E.TOKEN_DELETE, c.GetById, delete_token),
+        Endpoint(E.TOKEN_RESOLVE, c.ResolveToken, resolve_token, anonymous=True),
+        Endpoint(E.GROUPS_LIST, Empty, groups),
+        Endpoint(E.MEMBERSHIP_PUT, c.Membership, add_member),
+        Endpoint(E.MEMBERSHIP_DELETE, c.Membership, remove_member),
+    ]

@@ -1,0 +1,181 @@
+"""Every query of the directory service. Filters are built from typed values only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
+
+from services.contracts.directory import Organisation
+from services.runtime.mongo import AsyncDatabase, Document, from_doc, to_doc
+
+
+class DirectoryRepository:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.db = db
+        self.organisations = db["organisations"]
+        self.people = db["people"]
+        self.emails = db["emails"]  # natural key: normalised email -> person id
+        self.invitations = db["invitations"]  # _id: sha256 of the token
+        self.tokens = db["tokens"]  # _id: sha256 of the token
+        self.groups = db["groups"]
+        self.memberships = db["memberships"]  # _id: "<group>:<person>"
+        self.login_failures = db["login_failures"]  # _id: normalised email
+        # a removal's event needs a home until it is published: one tombstone per removal
+        self.memberships_removed = db["memberships_removed"]
+
+    @property
+    def outbox_collections(self) -> list[Any]:
+        return [self.people, self.invitations, self.memberships, self.memberships_removed]
+
+    async def create_indexes(self) -> None:
+        await self.organisations.create_index([("kind", ASCENDING)])
+        await self.memberships.create_index([("person_id", ASCENDING)])
+        await self.memberships.create_index([("group_id", ASCENDING)])
+        await self.tokens.create_index([("token_id", ASCENDING)])
+
+    # organisations -------------------------------------------------------------------
+
+    async def upsert_organisation(self, org: Organisation) -> bool:
+        """Insert or update by AGS; True when something changed."""
+        doc = to_doc(org)
+        result = await self.organisations.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+        return bool(result.upserted_id is not None or result.modified_count)
+
+    async def organisation(self, org_id: str) -> Organisation | None:
+        doc = await self.organisations.find_one({"_id": org_id})
+        return from_doc(doc, Organisation) if doc else None
+
+    async def organisations_page(
+        self, *, kind: str | None, parent: str | None, after: str | None, limit: int
+    ) -> list[Organisation]:
+        query: Document = {}
+        if kind is not None:
+            query["kind"] = kind
+        if parent is not None:
+            query["parent_id"] = parent
+        if after is not None:
+            query["_id"] = {"$gt": after}
+        cursor = self.organisations.find(query).sort("_id", ASCENDING).limit(limit)
+        return [from_doc(d, Organisation) async for d in cursor]
+
+    async def organisations_by_ids(self, ids: list[str]) -> dict[str, Organisation]:
+        cursor = self.organisations.find({"_id": {"$in": ids}})
+        return {d["_id"]: from_doc(d, Organisation) async for d in cursor}
+
+    # people ---------------------------------------------------------------------------
+
+    async def claim_email(self, email: str, person_id: str) -> str:
+        """Reserve an email for a person; returns the id that holds it (maybe an older one)."""
+        try:
+            await self.emails.insert_one({"_id": email, "person_id": person_id})
+        except DuplicateKeyError:
+            existing = await self.emails.find_one({"_id": email})
+            return str(existing["person_id"]) if existing else person_id
+        return person_id
+
+    async def person_id_for_email(self, email: str) -> str | None:
+        doc = await self.emails.find_one({"_id": email})
+        return str(doc["person_id"]) if doc else None
+
+    async def person(self, person_id: str) -> Document | None:
+        return await self.people.find_one({"_id": person_id})
+
+    async def insert_person(self, doc: Document) -> None:
+        await self.people.insert_one(doc)
+
+    async def set_password(self, person_id: str, password_hash: str, outbox: list[Document]) -> None:
+        update: Document = {"$set": {"password_hash": password_hash, "active": True}}
+        if outbox:
+            update["$push"] = {"outbox": {"$each": outbox}}
+        await self.people.update_one({"_id": person_id}, update)
+
+    # invitations ----------------------------------------------------------------------
+
+    async def insert_invitation(self, doc: Document) -> None:
+        await self.invitations.insert_one(doc)
+
+    async def invitation(self, token_hash: str) -> Document | None:
+        return await self.invitations.find_one({"_id": token_hash})
+
+    async def mark_invitation_used(self, token_hash: str, at: datetime) -> None:
+        await self.invitations.update_one({"_id": token_hash}, {"$set": {"used_at": at}})
+
+    # login failures -------------------------------------------------------------------
+
+    async def login_failures_for(self, email: str) -> Document | None:
+        return await self.login_failures.find_one({"_id": email})
+
+    async def record_login_failure(self, email: str, now: datetime, window_start: datetime) -> None:
+        doc = await self.login_failures.find_one({"_id": email})
+        if doc is None or doc["first_at"] < window_start:
+            await self.login_failures.replace_one(
+                {"_id": email}, {"_id": email, "count": 1, "first_at": now}, upsert=True
+            )
+        else:
+            # read-modify-write on FerretDB; a lost increment under a parallel attack only
+            # delays the lock by one attempt
+            await self.login_failures.update_one({"_id": email}, {"$inc": {"count": 1}})
+
+    async def clear_login_failures(self, email: str) -> None:
+        await self.login_failures.delete_one({"_id": email})
+
+    # tokens ---------------------------------------------------------------------------
+
+    async def insert_token(self, doc: Document) -> None:
+        await self.tokens.insert_one(doc)
+
+    async def token(self, token_hash: str) -> Document | None:
+        return await self.tokens.find_one({"_id": token_hash})
+
+    async def delete_token(self, token_id: str, person_id: str) -> bool:
+        result = await self.tokens.delete_one({"token_id": token_id, "person_id": person_id})
+        return result.deleted_count > 0
+
+    # groups ---------------------------------------------------------------------------
+
+    async def ensure_group(self, group_id: str, name: str) -> None:
+        await self.groups.update_one({"_id": group_id}, {"$setOnInsert": {"name": name}}, upsert=True)
+
+    async def group(self, group_id: str) -> Document | None:
+        return await self.groups.find_one({"_id": group_id})
+
+    async def groups_all(self) -> list[Document]:
+        return await self.groups.find({}).sort("_id", ASCENDING).to_list(None)
+
+    async def member_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        async for doc in self.memberships.find({}, {"group_id": 1}):
+            counts[doc["group_id"]] = counts.get(doc["group_id"], 0) + 1
+        return counts
+
+    async def groups_of(self, person_id: str) -> list[str]:
+        cursor = self.memberships.find({"person_id": person_id}, {"group_id": 1})
+        return sorted([d["group_id"] async for d in cursor])
+
+    async def add_membership(self, group_id: str, person_id: str, outbox: list[Document]) -> bool:
+        try:
+            await self.memberships.insert_one(
+                {
+                    "_id": f"{group_id}:{person_id}",
+                    "group_id": group_id,
+                    "person_id": person_id,
+                    "outbox": outbox,
+                }
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def remove_membership(self, group_id: str, person_id: str) -> bool:
+        result = await self.memberships.delete_one({"_id": f"{group_id}:{person_id}"})
+        return result.deleted_count > 0
+
+    async def mark_membership_removed(self, group_id: str, person_id: str, outbox: list[Document]) -> None:
+        await self.memberships_removed.replace_one(
+            {"_id": f"{group_id}:{person_id}:{outbox[0]['id']}"},
+            {"group_id": group_id, "person_id": person_id, "outbox": outbox},
+            upsert=True,
+        )

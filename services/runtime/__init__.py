@@ -1,0 +1,1 @@
+"""Shared plumbing for every process: settings, logging, NATS, Mongo, events, lifecycle."""

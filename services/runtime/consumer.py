@@ -1,0 +1,156 @@
+"""A durable JetStream pull consumer with explicit acks and idempotency by event id.
+
+Outcome policy:
+- undecodable message -> `term()` (it can never succeed);
+- event already processed by this consumer -> `ack()`;
+- handler raises `Permanent` -> recorded as failed (dead letter), `ack()`;
+- any other exception -> `nak(delay)` with exponential backoff, until `max_deliver`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+
+import msgspec
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from pymongo.errors import DuplicateKeyError
+
+from services.contracts.envelope import Event
+from services.contracts.names import Names
+from services.runtime.mongo import AsyncCollection, Document
+
+log = logging.getLogger(__name__)
+
+_decoder = msgspec.json.Decoder(Event)
+
+Handler = Callable[[Event], Awaitable[None]]
+
+
+class Permanent(Exception):
+    """The event can never be handled; retrying would not help."""
+
+
+def backoff(attempt: int, base: float = 0.5, cap: float = 60.0) -> float:
+    return float(min(cap, base * (2 ** max(0, attempt - 1))))
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        js: JetStreamContext,
+        names: Names,
+        *,
+        durable: str,
+        event_types: Sequence[str],
+        handler: Handler,
+        processed: AsyncCollection[Document],
+        max_deliver: int = 20,
+        ack_wait: float = 30.0,
+        batch: int = 20,
+    ) -> None:
+        self.js = js
+        self.names = names
+        self.durable = names.durable(durable)
+        self.subjects = [names.event_subject(t) for t in event_types]
+        self.handler = handler
+        self.processed = processed
+        self.max_deliver = max_deliver
+        self.ack_wait = ack_wait
+        self.batch = batch
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    async def start(self) -> None:
+        # create or update: an existing durable would otherwise keep its old configuration
+        await self.js.add_consumer(
+            self.names.event_stream,
+            ConsumerConfig(
+                name=self.durable,
+                durable_name=self.durable,
+                filter_subjects=self.subjects,
+                ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL,
+                max_deliver=self.max_deliver,
+                ack_wait=self.ack_wait,
+                max_ack_pending=1000,
+            ),
+        )
+        sub = await self.js.pull_subscribe_bind(durable=self.durable, stream=self.names.event_stream)
+        self._task = asyncio.create_task(self._run(sub), name=f"consumer-{self.durable}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self, sub: JetStreamContext.PullSubscription) -> None:
+        while not self._stopping:
+            try:
+                msgs = await sub.fetch(self.batch, timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except TimeoutError:
+                continue
+            except Exception as exc:  # disconnected, server restarting, ...
+                log.debug("fetch failed: %r", exc)
+                await asyncio.sleep(0.5)
+                continue
+            for msg in msgs:
+                await self.process(msg)
+
+    async def process(self, msg: Msg) -> None:
+        try:
+            event = _decoder.decode(msg.data)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            log.error("undecodable event on %s: %s", msg.subject, exc)
+            await _settle(msg.term())
+            return
+        key = f"{self.durable}:{event.id}"
+        try:
+            if await self.processed.find_one({"_id": key}, {"_id": 1}):
+                await _settle(msg.ack())
+                return
+            await self.handler(event)
+        except Permanent as exc:
+            log.error("event %s (%s) failed for good: %s", event.id, event.type, exc)
+            await self._record(key, event, failed=str(exc))
+            await _settle(msg.ack())
+            return
+        except Exception as exc:
+            attempt = msg.metadata.num_delivered if msg.metadata else 1
+            delay = backoff(attempt)
+            log.warning(
+                "event %s (%s) attempt %s failed, retry in %.1fs: %r",
+                event.id,
+                event.type,
+                attempt,
+                delay,
+                exc,
+            )
+            await _settle(msg.nak(delay=delay))
+            return
+        await self._record(key, event)
+        await _settle(msg.ack())
+
+    async def _record(self, key: str, event: Event, failed: str | None = None) -> None:
+        doc: Document = {"_id": key, "type": event.type, "at": datetime.now(UTC)}
+        if failed:
+            doc["failed"] = failed
+        with contextlib.suppress(DuplicateKeyError):
+            await self.processed.insert_one(doc)
+
+
+async def _settle(aw: Awaitable[None]) -> None:
+    # an ack lost to a disconnect is redelivered later; idempotency absorbs it
+    try:
+        await aw
+    except Exception as exc:
+        log.debug("ack/nak failed: %r", exc)

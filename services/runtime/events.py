@@ -1,0 +1,194 @@
+"""Versioned events on JetStream, published through an outbox inside the changed document.
+
+A state change and the events it causes are one document write: the events ride in the
+document's `outbox` list. The relay publishes them with `Nats-Msg-Id` (JetStream drops a
+duplicate within the window) and then pulls them out of the document. If NATS is away the
+events stay in the document and the sweeper publishes them when it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from nats.js import JetStreamContext
+from nats.js.api import StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from services.contracts.envelope import Event
+from services.contracts.names import Names
+from services.runtime.mongo import AsyncCollection, Document
+
+log = logging.getLogger(__name__)
+
+_encoder = msgspec.json.Encoder()
+DUPLICATE_WINDOW_SECONDS = 120.0
+
+
+OutboxHook = Callable[[AsyncCollection[Document], Any, list[Document]], None]
+
+
+def ignore_outbox(collection: AsyncCollection[Document], doc_id: Any, entries: list[Document]) -> None:
+    """Default hook: leave the outbox to the sweeper."""
+
+
+def new_event_id() -> str:
+    return uuid.uuid4().hex
+
+
+def outbox_entry(
+    event_type: str,
+    data: msgspec.Struct,
+    *,
+    subject: str | None = None,
+    version: str = "1",
+    event_id: str | None = None,
+) -> Document:
+    """An event as it waits in a document's outbox (plain BSON types only)."""
+    return {
+        "id": event_id or new_event_id(),
+        "type": event_type,
+        "version": version,
+        "subject": subject,
+        "time": datetime.now(UTC),
+        "data": msgspec.to_builtins(data),
+    }
+
+
+def encode_event(entry: Document, source: str) -> bytes:
+    time = entry["time"]
+    if isinstance(time, datetime) and time.tzinfo is None:
+        time = time.replace(tzinfo=UTC)
+    event = Event(
+        id=entry["id"],
+        source=source,
+        type=entry["type"],
+        time=time,
+        subject=entry.get("subject"),
+        dataversion=str(entry.get("version", "1")),
+        data=msgspec.Raw(_encoder.encode(entry["data"])),
+    )
+    return _encoder.encode(event)
+
+
+async def ensure_stream(js: JetStreamContext, names: Names, replicas: int = 1) -> None:
+    config = StreamConfig(
+        name=names.event_stream,
+        subjects=[names.event_wildcard],
+        storage=StorageType.FILE,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        num_replicas=replicas,
+        max_age=90 * 24 * 3600.0,
+    )
+    try:
+        await js.stream_info(names.event_stream)
+    except NotFoundError:
+        with contextlib.suppress(Exception):  # a concurrent start may have created it
+            await js.add_stream(config)
+            return
+    await js.update_stream(config)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        js: JetStreamContext,
+        names: Names,
+        source: str,
+        collections: list[AsyncCollection[Document]],
+        *,
+        sweep_interval: float = 1.0,
+    ) -> None:
+        self.js = js
+        self.names = names
+        self.source = source
+        self.collections = collections
+        self.sweep_interval = sweep_interval
+        self._task: asyncio.Task[None] | None = None
+        self._pending: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"outbox-{self.source}")
+
+    async def stop(self) -> None:
+        if self._pending:
+            await asyncio.wait(set(self._pending), timeout=3)
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def written(self, collection: AsyncCollection[Document], doc_id: Any, entries: list[Document]) -> None:
+        """Call after a write that added `entries` to a document's outbox: publish them now."""
+        task = asyncio.create_task(self._flush(collection, doc_id, entries))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _flush(
+        self, collection: AsyncCollection[Document], doc_id: Any, entries: list[Document]
+    ) -> bool:
+        done: set[str] = set()
+        ok = True
+        for entry in entries:
+            try:
+                await self.js.publish(
+                    self.names.event_subject(entry["type"]),
+                    encode_event(entry, self.source),
+                    headers={"Nats-Msg-Id": entry["id"]},
+                    timeout=2.0,
+                )
+            except Exception as exc:
+                log.warning("event %s not yet published: %r", entry["id"], exc)
+                self._wake.set()
+                ok = False
+                break
+            done.add(entry["id"])
+        if done:
+            await self._clear(collection, doc_id, done)
+        return ok
+
+    async def _clear(self, collection: AsyncCollection[Document], doc_id: Any, done: set[str]) -> None:
+        # FerretDB 1.x's $pull matches whole values only, not conditions: pull the entries
+        # exactly as stored
+        try:
+            doc = await collection.find_one({"_id": doc_id}, {"outbox": 1})
+            for stored in (doc or {}).get("outbox") or []:
+                if stored.get("id") in done:
+                    await collection.update_one({"_id": doc_id}, {"$pull": {"outbox": stored}})
+        except Exception as exc:
+            # published but still in the outbox: the sweeper publishes it again and
+            # JetStream's duplicate window (or the consumer's idempotency) absorbs it
+            log.warning("outbox of %r not cleared: %r", doc_id, exc)
+
+    async def sweep(self) -> int:
+        published = 0
+        for collection in self.collections:
+            cursor = collection.find({"outbox.0": {"$exists": True}}, {"outbox": 1})
+            async for doc in cursor:
+                entries = list(doc.get("outbox") or [])
+                if await self._flush(collection, doc["_id"], entries):
+                    published += len(entries)
+                else:
+                    return published
+        return published
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.sweep_interval)
+            self._wake.clear()
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox sweep failed: %r", exc)
+            # after a failure, do not spin: the next round comes after the interval
+            await asyncio.sleep(self.sweep_interval if self._wake.is_set() else 0)

@@ -1,0 +1,51 @@
+"""Run a process until SIGINT/SIGTERM, then stop it gracefully."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from services.runtime import logs
+from services.runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Stoppable(Protocol):
+    async def stop(self) -> None: ...
+
+
+async def retry(what: str, attempt: Callable[[], Awaitable[object]], seconds: float = 30.0) -> None:
+    """Retry a start-up step while its server comes up (the launcher starts all at once)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        try:
+            await attempt()
+            return
+        except Exception as exc:
+            if loop.time() > deadline:
+                raise
+            log.info("waiting for %s: %r", what, exc)
+            await asyncio.sleep(0.5)
+
+
+def main(process: str, build: Callable[[Settings], Awaitable[Stoppable]]) -> None:
+    settings = Settings.from_env()
+    logs.configure(process, settings.log_level, settings.log_json)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        app = await build(settings)
+        log.info("%s started", process)
+        await stop.wait()
+        log.info("%s stopping", process)
+        await app.stop()
+
+    asyncio.run(run())

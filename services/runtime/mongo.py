@@ -1,0 +1,41 @@
+"""The one Mongo client of a process, and conversion between Structs and documents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeVar
+
+import msgspec
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+Document = dict[str, Any]
+T = TypeVar("T")
+
+
+def client(url: str) -> AsyncMongoClient[Document]:
+    return AsyncMongoClient(
+        url,
+        tz_aware=True,
+        serverSelectionTimeoutMS=3000,
+        connectTimeoutMS=2000,
+        # a failed write is retried once by the driver after a reconnect
+        retryWrites=True,
+        appname="gdst",
+    )
+
+
+def to_doc(value: msgspec.Struct, id_field: str = "id") -> Document:
+    doc: Document = msgspec.to_builtins(value, builtin_types=(datetime,))
+    doc["_id"] = doc.pop(id_field)
+    return doc
+
+
+def from_doc(doc: Document, type_: type[T], id_field: str = "id") -> T:
+    data = {k: v for k, v in doc.items() if k not in ("_id", "outbox")}
+    data[id_field] = doc["_id"]
+    return msgspec.convert(data, type_)
+
+
+__all__ = ["AsyncCollection", "AsyncDatabase", "Document", "client", "from_doc", "to_doc"]

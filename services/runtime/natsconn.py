@@ -1,0 +1,72 @@
+"""One NATS connection per process: reconnects forever and reports how healthy it is."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import nats
+from nats.aio.client import Client
+
+log = logging.getLogger(__name__)
+
+# After this long without a connection the process reports itself unready.
+UNHEALTHY_AFTER_SECONDS = 10.0
+
+
+class Connection:
+    def __init__(self, nc: Client) -> None:
+        self.nc = nc
+        self.disconnected_since: float | None = None
+
+    @property
+    def healthy(self) -> bool:
+        if self.nc.is_connected:
+            return True
+        since = self.disconnected_since
+        return since is not None and time.monotonic() - since < UNHEALTHY_AFTER_SECONDS
+
+    async def close(self) -> None:
+        if self.nc.is_closed:
+            return
+        try:
+            await self.nc.drain()
+        except Exception:  # draining a broken connection may fail; closing is what matters
+            log.debug("drain failed", exc_info=True)
+        if not self.nc.is_closed:
+            await self.nc.close()
+
+
+async def connect(url: str, name: str) -> Connection:
+    holder: list[Connection] = []
+
+    async def disconnected() -> None:
+        if holder and holder[0].disconnected_since is None:
+            holder[0].disconnected_since = time.monotonic()
+            log.warning("nats disconnected")
+
+    async def reconnected() -> None:
+        if holder:
+            holder[0].disconnected_since = None
+        log.info("nats reconnected")
+
+    async def error(exc: Exception) -> None:
+        log.debug("nats error: %r", exc)
+
+    nc = await nats.connect(
+        servers=url.split(","),
+        name=name,
+        # services must outlive any outage; the default gives up after about two minutes
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.25,
+        connect_timeout=2,
+        allow_reconnect=True,
+        disconnected_cb=disconnected,
+        reconnected_cb=reconnected,
+        error_cb=error,
+        # buffer publishes made while reconnecting instead of failing them at once
+        pending_size=8 * 1024 * 1024,
+    )
+    conn = Connection(nc)
+    holder.append(conn)
+    return conn

@@ -1,0 +1,149 @@
+"""Real nats-server, FerretDB and SMTP servers on free loopback ports, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+ROOT = Path(__file__).resolve().parents[2]
+NATS_SERVER = Path(sys.executable).parent / "nats-server"
+FERRETDB = ROOT / ".tools" / "bin" / "ferretdb"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+
+
+@dataclass
+class Process:
+    args: list[str]
+    port: int
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT)
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.proc = None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+def nats_server(workdir: Path, port: int | None = None) -> Process:
+    port = port or free_port()
+    store = workdir / f"nats-{port}"
+    store.mkdir(parents=True, exist_ok=True)
+    return Process(
+        [str(NATS_SERVER), "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(store)],
+        port,
+        workdir / f"nats-{port}.log",
+    )
+
+
+def ferretdb(workdir: Path, port: int | None = None) -> Process:
+    port = port or free_port()
+    data = workdir / f"ferretdb-{port}"
+    data.mkdir(parents=True, exist_ok=True)
+    return Process(
+        [
+            str(FERRETDB),
+            "--handler=sqlite",
+            f"--sqlite-url=file:{data}/",
+            f"--state-dir={data}",
+            f"--listen-addr=127.0.0.1:{port}",
+            "--telemetry=disable",
+            "--debug-addr=-",
+            "--log-level=warn",
+        ],
+        port,
+        workdir / f"ferretdb-{port}.log",
+    )
+
+
+@dataclass
+class Mailbox:
+    """Mails received by the test SMTP server, with a way to wait for them."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address.lower() in str(m["To"]).lower()]
+
+    async def wait_for(self, address: str, count: int = 1, timeout: float = 15.0) -> list[EmailMessage]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.to(address)
+            if len(found) >= count:
+                return found
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{count} mail(s) to {address} expected, got {len(self.to(address))}")
+
+
+class _Handler:
+    def __init__(self, box: Mailbox) -> None:
+        self.box = box
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        self.box.messages.append(message)
+        return "250 OK"
+
+
+def smtp_server(box: Mailbox) -> Controller:
+    controller = Controller(_Handler(box), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    return controller
+
+
+def have_binaries() -> list[str]:
+    missing = [str(p) for p in (NATS_SERVER, FERRETDB) if not p.exists()]
+    if shutil.which("chromium") is None and not Path("/usr/bin/chromium").exists():
+        missing.append("/usr/bin/chromium")
+    return missing
+
+
+__all__ = ["Mailbox", "Process", "ferretdb", "free_port", "have_binaries", "nats_server", "os", "smtp_server"]
