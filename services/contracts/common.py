@@ -22,3 +22,8 @@ Token = Annotated[str, msgspec.Meta(min_length=10, max_length=200, pattern=r"^[A
 
 class Empty(msgspec.Struct):
     """A request or reply without fields."""
+
+
+class Health(msgspec.Struct):
+    service: str
+    database: str

@@ -9,6 +9,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from services.contracts.common import Empty, Health
+from services.contracts.envelope import Principal
 from services.runtime import mongo
 from services.runtime.consumer import EventConsumer, Handler
 from services.runtime.events import OutboxRelay, ensure_stream
@@ -52,7 +54,14 @@ class ServiceProcess:
         return self.relay
 
     async def serve(self, endpoints: Sequence[Endpoint[Any]]) -> None:
-        self.rpc = await serve(self.conn.nc, self.names, self.service, endpoints)
+        """Serve the endpoints plus `health`, which answers only while the database does."""
+
+        async def health(principal: Principal | None, request: Empty) -> Health:
+            await asyncio.wait_for(self.db.command("ping"), timeout=2.0)
+            return Health(service=self.service, database="ok")
+
+        all_endpoints = [*endpoints, Endpoint("health", Empty, health, anonymous=True)]
+        self.rpc = await serve(self.conn.nc, self.names, self.service, all_endpoints)
 
     async def consume(self, durable: str, event_types: Sequence[str], handler: Handler, **kw: Any) -> None:
         consumer = EventConsumer(

@@ -1,0 +1,1 @@
+"""`/api/v1` JSON endpoints and the health probes."""

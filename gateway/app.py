@@ -1,0 +1,157 @@
+"""Composition root of the gateway: `create_app(settings, *, nats=None)`."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Litestar, Request
+from litestar.config.response_cache import ResponseCacheConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from gateway import i18n
+from gateway.api.directory import (
+    GroupController,
+    InvitationController,
+    MeController,
+    OrganisationController,
+    PeopleController,
+)
+from gateway.api.health import healthz, readyz
+from gateway.api.session import SessionController, TokenController
+from gateway.middleware import EdgeMiddleware
+from gateway.problems import DETAILS, handle
+from gateway.sessions import SessionStore
+from gateway.state import Gateway
+from gateway.web.pages import Pages
+from services.runtime.lifecycle import retry
+from services.runtime.natsconn import Connection, connect
+from services.runtime.rpc import RpcClient
+from services.runtime.settings import Settings
+
+HERE = Path(__file__).parent
+MAX_BODY_BYTES = 64 * 1024
+DEFAULT_SERVICES = ("directory", "notifications")
+KIND_LABELS = {
+    "land": "Land",
+    "landkreis": "Landkreis",
+    "kreisfreie_stadt": "Kreisfreie Stadt",
+    "verbandsgemeinde": "Verbandsgemeinde",
+    "stadt": "Stadt",
+    "gemeinde": "Gemeinde",
+}
+ROLE_LABELS = {
+    "ministry": "Ministerium",
+    "member": "Kommune",
+    "lotse": "Digital-Lotse",
+    "admin": "Administration",
+}
+
+
+async def require_json(request: Request[Any, Any, Any]) -> None:
+    """API bodies must be JSON: a cross-site HTML form cannot send that without a CORS preflight."""
+    if request.method in ("POST", "PUT", "PATCH") and request.url.path.startswith("/api/"):
+        has_body = request.headers.get("content-length", "0") not in ("", "0") or (
+            "transfer-encoding" in request.headers
+        )
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if has_body and media != "application/json" and not media.endswith("+json"):
+            raise HTTPException(status_code=415, detail=DETAILS[415])
+
+
+def template_environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(
+        current_language=i18n.current.get,
+        languages=i18n.LANGUAGES,
+        kind_labels=KIND_LABELS,
+    )
+    env.filters["role_label"] = lambda role: i18n.gettext(ROLE_LABELS.get(role, role))
+    return env
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    nats: Connection | None = None,
+    required_services: tuple[str, ...] = DEFAULT_SERVICES,
+) -> Litestar:
+    settings = settings or Settings.from_env()
+    i18n.load()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        owned = nats is None
+        holder: list[Connection] = [nats] if nats is not None else []
+        if owned:
+
+            async def attempt() -> None:
+                holder.append(await connect(settings.nats_url, f"{settings.namespace}-gateway"))
+
+            await retry("nats", attempt)
+        conn = holder[-1]
+        sessions = SessionStore(
+            conn.nc.jetstream(timeout=5.0), settings.names.session_bucket, settings.session_ttl_seconds
+        )
+        await retry("session store", sessions.open)
+        app.state.gateway = Gateway(
+            settings=settings,
+            conn=conn,
+            rpc=RpcClient(conn.nc, settings.names, settings.rpc_timeout),
+            sessions=sessions,
+            required_services=required_services,
+        )
+        try:
+            yield
+        finally:
+            if owned:
+                await conn.close()
+
+    return Litestar(
+        route_handlers=[
+            healthz,
+            readyz,
+            SessionController,
+            TokenController,
+            MeController,
+            OrganisationController,
+            PeopleController,
+            InvitationController,
+            GroupController,
+            Pages,
+            create_static_files_router(
+                path="/static", directories=[HERE / "static"], include_in_schema=False
+            ),
+        ],
+        lifespan=[lifespan],
+        middleware=[EdgeMiddleware],
+        exception_handlers={Exception: handle},
+        before_request=require_json,
+        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(template_environment())),
+        openapi_config=OpenAPIConfig(
+            title="GDST-Plattform API",
+            version="1.0.0",
+            description="Öffentliche Schnittstelle der Beteiligungsplattform „Gemeinsam Digital für "
+            "Sachsen-Anhalt“. Fehler als RFC 9457 Problem Details.",
+            path="/api/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        request_max_body_size=MAX_BODY_BYTES,
+        response_cache_config=ResponseCacheConfig(),
+        debug=False,
+    )

@@ -1,0 +1,82 @@
+"""Server-side sessions in a NATS KV bucket, so any gateway instance can serve any request."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import secrets
+import time
+
+import msgspec
+from nats.js import JetStreamContext
+from nats.js.api import KeyValueConfig
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError
+from nats.js.kv import KeyValue
+
+from services.contracts.envelope import Principal
+
+COOKIE = "gdst_session"
+
+
+class Session(msgspec.Struct, kw_only=True):
+    principal: Principal
+    name: str
+    csrf: str
+    created_at: float
+
+
+_decoder = msgspec.json.Decoder(Session)
+_encoder = msgspec.json.Encoder()
+
+
+def _key(session_id: str) -> str:
+    # the bucket never holds the cookie value itself
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+class SessionStore:
+    def __init__(self, js: JetStreamContext, bucket: str, ttl_seconds: int) -> None:
+        self.js = js
+        self.bucket = bucket
+        self.ttl = ttl_seconds
+        self._kv: KeyValue | None = None
+
+    async def open(self) -> None:
+        try:
+            self._kv = await self.js.key_value(self.bucket)
+        except BucketNotFoundError:
+            self._kv = await self.js.create_key_value(
+                KeyValueConfig(bucket=self.bucket, ttl=float(self.ttl), history=1)
+            )
+
+    @property
+    def kv(self) -> KeyValue:
+        if self._kv is None:
+            raise RuntimeError("session store not opened")
+        return self._kv
+
+    async def create(self, principal: Principal, name: str) -> tuple[str, Session]:
+        session_id = secrets.token_urlsafe(32)
+        session = Session(
+            principal=principal, name=name, csrf=secrets.token_urlsafe(24), created_at=time.time()
+        )
+        await self.kv.put(_key(session_id), _encoder.encode(session))
+        return session_id, session
+
+    async def get(self, session_id: str) -> Session | None:
+        if not session_id or len(session_id) > 100:
+            return None
+        try:
+            entry = await self.kv.get(_key(session_id))
+        except KeyNotFoundError:
+            return None
+        if entry.value is None:
+            return None
+        try:
+            return _decoder.decode(entry.value)
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            return None
+
+    async def delete(self, session_id: str) -> None:
+        with contextlib.suppress(KeyNotFoundError):
+            await self.kv.delete(_key(session_id))

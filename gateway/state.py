@@ -1,0 +1,19 @@
+"""What the gateway holds for its lifetime: settings, NATS connection, RPC client, sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.sessions import SessionStore
+from services.runtime.natsconn import Connection
+from services.runtime.rpc import RpcClient
+from services.runtime.settings import Settings
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    conn: Connection
+    rpc: RpcClient
+    sessions: SessionStore
+    required_services: tuple[str, ...]

@@ -1,0 +1,1 @@
+"""Needs service (see the issues for its capabilities)."""

@@ -1,0 +1,17 @@
+"""SMTP transport: the only code that talks to the mail server."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+import aiosmtplib
+
+
+class Mailer:
+    def __init__(self, host: str, port: int, timeout: float = 10.0) -> None:
+        self.host = host
+        self.port = port
+        self.timeout = timeout
+
+    async def send(self, message: EmailMessage) -> None:
+        await aiosmtplib.send(message, hostname=self.host, port=self.port, timeout=self.timeout)

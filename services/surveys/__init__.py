@@ -1,0 +1,1 @@
+"""Surveys service (see the issues for its capabilities)."""
