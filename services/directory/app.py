@@ -30,4 +30,5 @@ async def start(settings: Settings) -> ServiceProcess:
     await svc.ensure_basics()
     svc.on_outbox = proc.outbox(repo.outbox_collections).written
     await proc.serve(endpoints(svc))
+    proc.parts.update(service=svc, repository=repo)
     return proc

@@ -17,4 +17,5 @@ async def start(settings: Settings) -> ServiceProcess:
     await proc.consume("notifications-invitations", invitations.event_types, invitations)
     # a micro service with no endpoints still answers $SRV.PING, so readiness can see it
     await proc.serve([])
+    proc.parts.update(repository=repo, invitations=invitations)
     return proc

@@ -34,6 +34,8 @@ class ServiceProcess:
         self.rpc: RpcServer | None = None
         self.relay: OutboxRelay | None = None
         self.consumers: list[EventConsumer] = []
+        # the composition root's parts by name, for operations tooling and fault tests
+        self.parts: dict[str, Any] = {}
 
     @classmethod
     async def start(cls, settings: Settings, service: str) -> ServiceProcess:

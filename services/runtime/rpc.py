@@ -157,6 +157,9 @@ class RpcClient:
         principal: Principal | None = None,
         timeout: float | None = None,
     ) -> Resp:
+        if not self.nc.is_connected:
+            # nats-py would buffer the request and let it time out; say what is wrong at once
+            raise errors.Unavailable("Die Verbindung zum Nachrichtenbus fehlt.", retry_after=2)
         raw = _encoder.encode(data) if data is not None else b"{}"
         payload = _encoder.encode(Request(principal=principal, data=msgspec.Raw(raw)))
         try:

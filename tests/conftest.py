@@ -1,0 +1,142 @@
+"""Real servers, started once per session; each test gets its own namespace (database names,
+subjects, stream and KV bucket) and its own service processes inside the test's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+
+from gateway.app import create_app
+from services.directory.app import start as start_directory
+from services.directory.cli import seed_demo
+from services.notifications.app import start as start_notifications
+from services.runtime import mongo
+from services.runtime.natsconn import connect
+from services.runtime.process import ServiceProcess
+from services.runtime.settings import Settings
+from tests.support import servers
+from tests.support.http import serve
+
+DEMO_PASSWORD = "gdst-demo"
+MINISTRY = "ministerium@gdst.example"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    missing = servers.have_binaries()
+    if missing:
+        raise pytest.UsageError(f"missing binaries (run `make setup test-deps`): {', '.join(missing)}")
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("servers")
+
+
+@pytest.fixture(scope="session")
+def nats_server(workdir: Path) -> Iterator[servers.Process]:
+    proc = servers.nats_server(workdir)
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def ferretdb(workdir: Path) -> Iterator[servers.Process]:
+    proc = servers.ferretdb(workdir)
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def mailbox() -> Iterator[tuple[servers.Mailbox, Controller]]:
+    box = servers.Mailbox()
+    controller = servers.smtp_server(box)
+    yield box, controller
+    controller.stop()
+
+
+@pytest.fixture
+def settings(
+    nats_server: servers.Process, ferretdb: servers.Process, mailbox: tuple[servers.Mailbox, Controller]
+) -> Settings:
+    return Settings(
+        nats_url=f"nats://127.0.0.1:{nats_server.port}",
+        mongodb_url=f"mongodb://127.0.0.1:{ferretdb.port}/",
+        namespace="t" + secrets.token_hex(5),
+        smtp_port=mailbox[1].port,
+        public_url="http://gdst.test",
+        log_json=False,
+        # argon2id still, but cheap: a suite hashes hundreds of passwords
+        argon2_time_cost=1,
+        argon2_memory_kib=1024,
+        login_max_failures=5,
+    )
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    mailbox: servers.Mailbox
+    base_url: str
+    processes: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def client(self, **kw: Any) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.base_url, timeout=15.0, **kw)
+
+    async def login(self, email: str = MINISTRY, password: str = DEMO_PASSWORD) -> httpx.AsyncClient:
+        """A client logged in with the session cookie, sending the CSRF header as api.md says."""
+        client = self.client()
+        response = await client.post("/api/v1/session", json={"email": email, "password": password})
+        assert response.status_code == 200, response.text
+        client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+        return client
+
+    async def stop_service(self, name: str) -> None:
+        await self.processes.pop(name).stop()
+
+    async def start_service(self, name: str) -> None:
+        starter = {"directory": start_directory, "notifications": start_notifications}[name]
+        self.processes[name] = await starter(self.settings)
+
+
+async def _cleanup(settings: Settings) -> None:
+    client = mongo.client(settings.mongodb_url)
+    try:
+        for service in ("directory", "notifications", "needs", "surveys"):
+            await client.drop_database(settings.names.database(service))
+    finally:
+        await client.close()
+    with contextlib.suppress(Exception):
+        conn = await asyncio.wait_for(connect(settings.nats_url, "cleanup"), 5)
+        js = conn.nc.jetstream()
+        for stream in (settings.names.event_stream, f"KV_{settings.names.session_bucket}"):
+            with contextlib.suppress(Exception):
+                await js.delete_stream(stream)
+        await conn.close()
+
+
+@pytest.fixture
+async def stack(settings: Settings, mailbox: tuple[servers.Mailbox, Controller]) -> AsyncIterator[Stack]:
+    await seed_demo(settings)
+    st = Stack(settings, mailbox[0], "")
+    try:
+        await st.start_service("directory")
+        await st.start_service("notifications")
+        async with serve(create_app(settings)) as base_url:
+            st.base_url = base_url
+            yield st
+    finally:
+        for proc in st.processes.values():
+            with contextlib.suppress(Exception):
+                await proc.stop()
+        await _cleanup(settings)

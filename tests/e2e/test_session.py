@@ -1,0 +1,136 @@
+"""Logging in and out, tokens, and what each role may see."""
+
+from __future__ import annotations
+
+from tests.conftest import DEMO_PASSWORD, MINISTRY, Stack
+
+
+class TestSession:
+    async def test_login_sets_httponly_samesite_cookie(self, stack: Stack) -> None:
+        async with stack.client() as client:
+            response = await client.post(
+                "/api/v1/session", json={"email": MINISTRY, "password": DEMO_PASSWORD}
+            )
+        assert response.status_code == 200
+        cookie = response.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie
+        body = response.json()
+        assert body["person"]["roles"] == ["ministry"] and len(body["csrf_token"]) >= 20
+
+    async def test_unknown_email_and_wrong_password_look_the_same(self, stack: Stack) -> None:
+        async with stack.client() as client:
+            wrong = await client.post(
+                "/api/v1/session", json={"email": MINISTRY, "password": "falsch-falsch"}
+            )
+            unknown = await client.post(
+                "/api/v1/session", json={"email": "nobody@gdst.example", "password": "x"}
+            )
+        assert wrong.status_code == unknown.status_code == 401
+        assert wrong.json()["detail"] == unknown.json()["detail"]
+
+    async def test_repeated_failures_are_rate_limited(self, stack: Stack) -> None:
+        async with stack.client() as client:
+            statuses = [
+                (
+                    await client.post("/api/v1/session", json={"email": MINISTRY, "password": f"falsch-{i}"})
+                ).status_code
+                for i in range(6)
+            ]
+            locked = await client.post("/api/v1/session", json={"email": MINISTRY, "password": DEMO_PASSWORD})
+        assert statuses[:5] == [401] * 5 and statuses[5] == 429
+        assert locked.status_code == 429, "even the right password waits out the lock"
+        assert int(locked.headers["retry-after"]) > 0
+
+    async def test_logout_invalidates_the_session(self, stack: Stack) -> None:
+        client = await stack.login()
+        cookie = client.cookies.get("gdst_session")
+        assert (await client.delete("/api/v1/session")).status_code == 204
+        async with stack.client(cookies={"gdst_session": cookie or ""}) as replay:
+            assert (await replay.get("/api/v1/me")).status_code == 401
+
+    async def test_login_issues_a_new_session_id(self, stack: Stack) -> None:
+        async with stack.client(cookies={"gdst_session": "planted-by-attacker-000000000000"}) as client:
+            response = await client.post(
+                "/api/v1/session", json={"email": MINISTRY, "password": DEMO_PASSWORD}
+            )
+        assert response.status_code == 200
+        issued = response.cookies.get("gdst_session")
+        assert issued and issued != "planted-by-attacker-000000000000"
+
+    async def test_cookie_writes_need_the_csrf_header(self, stack: Stack) -> None:
+        client = await stack.login()
+        del client.headers["X-CSRF-Token"]
+        response = await client.post("/api/v1/tokens", json={"name": "ohne CSRF"})
+        assert response.status_code == 403
+
+    async def test_bearer_token_lifecycle(self, stack: Stack) -> None:
+        client = await stack.login("kommune-15003@gdst.example")
+        created = await client.post("/api/v1/tokens", json={"name": "Fachverfahren"})
+        assert created.status_code == 201
+        token = created.json()["token"]
+        async with stack.client(headers={"Authorization": f"Bearer {token}"}) as machine:
+            me = await machine.get("/api/v1/me")
+            assert me.status_code == 200 and me.json()["organisation"]["id"] == "15003"
+            # no CSRF needed for bearer clients
+            assert (await machine.post("/api/v1/tokens", json={"name": "zweiter"})).status_code == 201
+            assert (await client.delete(f"/api/v1/tokens/{created.json()['id']}")).status_code == 204
+            assert (await machine.get("/api/v1/me")).status_code == 401
+
+    async def test_anonymous_gets_401_problem(self, stack: Stack) -> None:
+        async with stack.client() as client:
+            response = await client.get("/api/v1/me")
+        assert response.status_code == 401
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["status"] == 401
+
+
+class TestDirectoryApi:
+    async def test_organisations_filter_and_keyset_pages(self, stack: Stack) -> None:
+        client = await stack.login()
+        first = (await client.get("/api/v1/organisations", params={"kind": "landkreis", "limit": 5})).json()
+        assert [o["kind"] for o in first["items"]] == ["landkreis"] * 5
+        second = (
+            await client.get(
+                "/api/v1/organisations",
+                params={"kind": "landkreis", "limit": 10, "cursor": first["next_cursor"]},
+            )
+        ).json()
+        ids = [o["id"] for o in first["items"] + second["items"]]
+        assert len(ids) == len(set(ids)) == 11, "11 Landkreise across pages, none twice"
+        assert second["next_cursor"] is None
+        children = (await client.get("/api/v1/organisations", params={"parent": "15082"})).json()["items"]
+        assert {o["id"] for o in children} == {"15082015", "15082180"}
+
+    async def test_organisation_by_id_and_unknown_id(self, stack: Stack) -> None:
+        client = await stack.login()
+        halle = await client.get("/api/v1/organisations/15002")
+        assert halle.json()["population"] == 242172
+        assert (await client.get("/api/v1/organisations/99999")).status_code == 404
+
+    async def test_groups_and_membership(self, stack: Stack) -> None:
+        ministry = await stack.login()
+
+        async def counts() -> dict[str, int]:
+            items = (await ministry.get("/api/v1/groups")).json()["items"]
+            return {g["id"]: g["member_count"] for g in items}
+
+        async def groups_of(client: object) -> list[str]:
+            me = (await member.get("/api/v1/me")).json()
+            return [g["id"] for g in me["groups"]]
+
+        before = await counts()
+        assert set(before) == {"ag-strategie", "ag-organisation", "ag-umsetzung", "ag-technik"}
+        member = await stack.login("kommune-15001@gdst.example")
+        person_id = (await member.get("/api/v1/me")).json()["id"]
+        assert "ag-technik" not in await groups_of(member)
+
+        assert (await ministry.put(f"/api/v1/groups/ag-technik/members/{person_id}")).status_code == 204
+        assert (await ministry.put(f"/api/v1/groups/ag-technik/members/{person_id}")).status_code == 204
+        assert (await counts())["ag-technik"] == before["ag-technik"] + 1, "adding twice counts once"
+        assert "ag-technik" in await groups_of(member)
+
+        assert (await member.put(f"/api/v1/groups/ag-technik/members/{person_id}")).status_code == 403
+        assert (await ministry.delete(f"/api/v1/groups/ag-technik/members/{person_id}")).status_code == 204
+        assert (await counts())["ag-technik"] == before["ag-technik"]
+        assert "ag-technik" not in await groups_of(member)
+        assert (await ministry.put(f"/api/v1/groups/ag-unbekannt/members/{person_id}")).status_code == 404
