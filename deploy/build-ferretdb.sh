@@ -19,6 +19,9 @@ set -euo pipefail
 VERSION="${FERRETDB_VERSION:-v1.24.2}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${1:-$ROOT/.tools/bin/ferretdb}"
+# absolute, because the build runs in a temporary folder
+mkdir -p "$(dirname "$OUT")"
+OUT="$(cd "$(dirname "$OUT")" && pwd)/$(basename "$OUT")"
 
 GO="${GO:-}"
 if [[ -z "$GO" ]]; then
@@ -62,7 +65,6 @@ chmod -R u+w "$work"
 printf '%s\n' "$VERSION" >"$work/build/version/version.txt"
 
 echo "build-ferretdb: building $OUT (this takes a while on a cold Go cache)"
-mkdir -p "$(dirname "$OUT")"
 (cd "$work" && "$GO" build -trimpath -o "$OUT.tmp" ./cmd/ferretdb)
 mv -f "$OUT.tmp" "$OUT"
 "$OUT" --version | head -n 1
