@@ -10,7 +10,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, Request
 from litestar.config.response_cache import ResponseCacheConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -81,7 +81,7 @@ def template_environment() -> Environment:
         languages=i18n.LANGUAGES,
         kind_labels=KIND_LABELS,
     )
-    env.filters["role_label"] = lambda role: i18n.gettext(ROLE_LABELS.get(role, role))
+    env.filters["role_label"] = lambda role: i18n.gettext(ROLE_LABELS.get(role) or role)
     return env
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from litestar import Request
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
@@ -27,12 +28,12 @@ class Auth:
     via: str | None = None  # "session" | "token"
 
 
-def gateway_of(request: Request[object, object, object]) -> Gateway:
+def gateway_of(request: Request[Any, Any, Any]) -> Gateway:
     gw: Gateway = request.app.state.gateway
     return gw
 
 
-async def resolve(request: Request[object, object, object]) -> Auth:
+async def resolve(request: Request[Any, Any, Any]) -> Auth:
     cached = request.scope.get("state", {}).get("gdst_auth")
     if isinstance(cached, Auth):
         return cached
@@ -58,7 +59,7 @@ def same(a: str | None, b: str | None) -> bool:
     return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
 
 
-async def api_principal(request: Request[object, object, object]) -> Principal:
+async def api_principal(request: Request[Any, Any, Any]) -> Principal:
     """Dependency of every authenticated API handler; enforces CSRF for cookie sessions."""
     auth = await resolve(request)
     if auth.principal is None:
@@ -70,7 +71,7 @@ async def api_principal(request: Request[object, object, object]) -> Principal:
     return auth.principal
 
 
-def form_csrf_token(request: Request[object, object, object], auth: Auth) -> tuple[str, bool]:
+def form_csrf_token(request: Request[Any, Any, Any], auth: Auth) -> tuple[str, bool]:
     """The token a form must carry, and whether a new pre-session cookie must be set."""
     if auth.session is not None:
         return auth.session.csrf, False
@@ -80,7 +81,7 @@ def form_csrf_token(request: Request[object, object, object], auth: Auth) -> tup
     return secrets.token_urlsafe(24), True
 
 
-def form_csrf_ok(request: Request[object, object, object], auth: Auth, submitted: str | None) -> bool:
+def form_csrf_ok(request: Request[Any, Any, Any], auth: Auth, submitted: str | None) -> bool:
     if auth.session is not None:
         return same(submitted, auth.session.csrf)
     return same(submitted, request.cookies.get(PRE_SESSION_COOKIE))

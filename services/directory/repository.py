@@ -41,8 +41,11 @@ class DirectoryRepository:
     async def upsert_organisation(self, org: Organisation) -> bool:
         """Insert or update by AGS; True when something changed."""
         doc = to_doc(org)
-        result = await self.organisations.replace_one({"_id": doc["_id"]}, doc, upsert=True)
-        return bool(result.upserted_id is not None or result.modified_count)
+        # FerretDB counts every replace as a modification, so compare before writing
+        if await self.organisations.find_one({"_id": doc["_id"]}) == doc:
+            return False
+        await self.organisations.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+        return True
 
     async def organisation(self, org_id: str) -> Organisation | None:
         doc = await self.organisations.find_one({"_id": org_id})

@@ -111,7 +111,7 @@ class OutboxRelay:
         self.collections = collections
         self.sweep_interval = sweep_interval
         self._task: asyncio.Task[None] | None = None
-        self._pending: set[asyncio.Task[None]] = set()
+        self._pending: set[asyncio.Task[bool]] = set()
         self._wake = asyncio.Event()
 
     def start(self) -> None:

@@ -27,14 +27,16 @@ class Connection:
         return since is not None and time.monotonic() - since < UNHEALTHY_AFTER_SECONDS
 
     async def close(self) -> None:
+        """Flush what is buffered and close. Endpoints and consumers are stopped before this,
+        so there is nothing left for a drain to wait for."""
         if self.nc.is_closed:
             return
-        try:
-            await self.nc.drain()
-        except Exception:  # draining a broken connection may fail; closing is what matters
-            log.debug("drain failed", exc_info=True)
-        if not self.nc.is_closed:
-            await self.nc.close()
+        if self.nc.is_connected:
+            try:
+                await self.nc.flush(timeout=2)
+            except Exception:  # a broken connection cannot flush; closing is what matters
+                log.debug("flush failed", exc_info=True)
+        await self.nc.close()
 
 
 async def connect(url: str, name: str) -> Connection:

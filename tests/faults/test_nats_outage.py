@@ -119,7 +119,7 @@ class TestRedelivery:
 
     async def test_handler_run_twice_for_one_event_sends_one_mail(self, stack: Stack) -> None:
         # as after a crash between sending and acknowledging: the delivery record decides
-        event_id, body = self._event("zweimal@gdst.example")
+        _, body = self._event("zweimal@gdst.example")
         event = msgspec.json.decode(body, type=Event)
         handler = stack.processes["notifications"].parts["invitations"]
         await handler(event)
