@@ -39,7 +39,7 @@ from services.runtime.settings import Settings
 
 HERE = Path(__file__).parent
 MAX_BODY_BYTES = 64 * 1024
-DEFAULT_SERVICES = ("directory", "notifications")
+DEFAULT_SERVICES = ("directory", "needs", "surveys", "notifications")
 KIND_LABELS = {
     "land": "Land",
     "landkreis": "Landkreis",

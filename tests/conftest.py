@@ -18,16 +18,19 @@ from aiosmtpd.controller import Controller
 from gateway.app import create_app
 from services.directory.app import start as start_directory
 from services.directory.cli import seed_demo
+from services.needs.app import start as start_needs
 from services.notifications.app import start as start_notifications
 from services.runtime import mongo
 from services.runtime.natsconn import connect
 from services.runtime.process import ServiceProcess
 from services.runtime.settings import Settings
+from services.surveys.app import start as start_surveys
 from tests.support import servers
 from tests.support.http import serve
 
 DEMO_PASSWORD = "gdst-demo"
 MINISTRY = "ministerium@gdst.example"
+SERVICES = ("directory", "needs", "surveys", "notifications")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -105,7 +108,12 @@ class Stack:
         await self.processes.pop(name).stop()
 
     async def start_service(self, name: str) -> None:
-        starter = {"directory": start_directory, "notifications": start_notifications}[name]
+        starter = {
+            "directory": start_directory,
+            "needs": start_needs,
+            "surveys": start_surveys,
+            "notifications": start_notifications,
+        }[name]
         self.processes[name] = await starter(self.settings)
 
 
@@ -130,8 +138,8 @@ async def stack(settings: Settings, mailbox: tuple[servers.Mailbox, Controller])
     await seed_demo(settings)
     st = Stack(settings, mailbox[0], "")
     try:
-        await st.start_service("directory")
-        await st.start_service("notifications")
+        for service in SERVICES:
+            await st.start_service(service)
         async with serve(create_app(settings)) as base_url:
             st.base_url = base_url
             yield st

@@ -11,7 +11,13 @@ class TestReadiness:
             assert (await client.get("/healthz")).status_code == 200
             ready = await client.get("/readyz")
         assert ready.status_code == 200
-        assert ready.json()["checks"] == {"nats": "ok", "directory": "ok", "notifications": "ok"}
+        assert ready.json()["checks"] == {
+            "nats": "ok",
+            "directory": "ok",
+            "needs": "ok",
+            "surveys": "ok",
+            "notifications": "ok",
+        }
 
     async def test_not_ready_while_a_service_is_down(self, stack: Stack) -> None:
         async with stack.client() as client:

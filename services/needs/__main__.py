@@ -1,0 +1,4 @@
+from services.needs.app import start
+from services.runtime.lifecycle import main
+
+main("needs", start)
