@@ -1,4 +1,4 @@
-from services.surveys.app import start
 from services.runtime.lifecycle import main
+from services.surveys.app import start
 
 main("surveys", start)
