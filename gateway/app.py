@@ -26,6 +26,7 @@ from gateway.api.directory import (
     PeopleController,
 )
 from gateway.api.health import healthz, readyz
+from gateway.api.needs import NeedController, PilotController
 from gateway.api.session import SessionController, TokenController
 from gateway.middleware import EdgeMiddleware
 from gateway.problems import DETAILS, handle
@@ -133,6 +134,8 @@ def create_app(
             PeopleController,
             InvitationController,
             GroupController,
+            NeedController,
+            PilotController,
             Pages,
             create_static_files_router(
                 path="/static", directories=[HERE / "static"], include_in_schema=False

@@ -31,6 +31,7 @@ class Endpoints:
     GROUPS_LIST = "groups.list"
     MEMBERSHIP_PUT = "groups.members.put"
     MEMBERSHIP_DELETE = "groups.members.delete"
+    ORGANISATIONS_BATCH = "organisations.batch"
 
 
 # --- views ------------------------------------------------------------------------------
@@ -99,6 +100,14 @@ class ListOrganisations(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     parent: Id | None = None
     limit: Limit = 100
     cursor: Cursor | None = None
+
+
+class GetOrganisations(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    ids: Annotated[list[Id], msgspec.Meta(max_length=1000)]
+
+
+class OrganisationList(msgspec.Struct, kw_only=True):
+    items: list[Organisation]
 
 
 class GetById(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -27,6 +27,9 @@ def endpoints(svc: DirectoryService) -> list[Endpoint[Any]]:
     async def get_org(p: Principal | None, r: c.GetById) -> c.Organisation:
         return await svc.get_organisation(r.id)
 
+    async def orgs_batch(p: Principal | None, r: c.GetOrganisations) -> c.OrganisationList:
+        return await svc.organisations_by_ids(r.ids)
+
     async def create_person(p: Principal | None, r: c.CreatePerson) -> c.Person:
         return await svc.create_person(_who(p), r)
 
@@ -66,6 +69,7 @@ def endpoints(svc: DirectoryService) -> list[Endpoint[Any]]:
     return [
         Endpoint(E.ORGANISATIONS_LIST, c.ListOrganisations, list_orgs),
         Endpoint(E.ORGANISATION_GET, c.GetById, get_org),
+        Endpoint(E.ORGANISATIONS_BATCH, c.GetOrganisations, orgs_batch),
         Endpoint(E.PERSON_CREATE, c.CreatePerson, create_person),
         Endpoint(E.INVITATION_CREATE, c.CreateInvitation, invite),
         Endpoint(E.INVITATION_PEEK, c.PeekInvitation, peek, anonymous=True),

@@ -105,6 +105,10 @@ class DirectoryService:
             raise NotFound(f"Keine Organisation mit der Kennung {org_id}.")
         return org
 
+    async def organisations_by_ids(self, ids: list[str]) -> c.OrganisationList:
+        found = await self.repo.organisations_by_ids(sorted(set(ids)))
+        return c.OrganisationList(items=[found[i] for i in sorted(found)])
+
     # people and invitations -------------------------------------------------------------
 
     async def _check_new_person(

@@ -1,0 +1,1 @@
+"""Benchmarks: small timing scripts the benchmark command can call."""

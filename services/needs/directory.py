@@ -1,0 +1,47 @@
+"""Organisation facts from the directory service (over NATS; never its database)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.contracts import directory as d
+from services.contracts.envelope import Principal
+from services.runtime.errors import Forbidden
+from services.runtime.rpc import RpcClient
+
+
+def snapshot(org: d.Organisation) -> dict[str, Any]:
+    """What a support or sign-up keeps of its organisation, so counts need no lookups later."""
+    kreis = org.id if org.kind in ("landkreis", "kreisfreie_stadt") else org.parent_id
+    return {
+        "id": org.id,
+        "name": org.name,
+        "kind": org.kind,
+        "ags": org.ags,
+        "population": org.population or 0,
+        "kreis": kreis if kreis and len(kreis) == 5 else None,
+    }
+
+
+class Directory:
+    def __init__(self, rpc: RpcClient) -> None:
+        self.rpc = rpc
+
+    async def organisations(self, who: Principal, ids: list[str]) -> dict[str, d.Organisation]:
+        if not ids:
+            return {}
+        found = await self.rpc.call(
+            d.SERVICE,
+            d.Endpoints.ORGANISATIONS_BATCH,
+            d.GetOrganisations(ids=ids),
+            d.OrganisationList,
+            principal=who,
+        )
+        return {o.id: o for o in found.items}
+
+    async def kommune_of(self, who: Principal) -> dict[str, Any]:
+        """The caller's Kommune; people of the Land act for no Kommune."""
+        org = (await self.organisations(who, [who.organisation_id])).get(who.organisation_id)
+        if org is None or org.kind == "land":
+            raise Forbidden("Nur Beschäftigte einer Kommune können das für ihre Kommune tun.")
+        return snapshot(org)

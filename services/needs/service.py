@@ -1,0 +1,621 @@
+"""Rules of needs, supports, solutions and pilots. No transport code."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+from services.contracts import needs as c
+from services.contracts.envelope import Principal
+from services.needs import rules
+from services.needs.directory import Directory, snapshot
+from services.needs.repository import NeedsRepository
+from services.needs.similarity import Document as TextDoc
+from services.needs.similarity import Index, fold, tokens
+from services.runtime.errors import Conflict, Forbidden, Invalid, NotFound, field
+from services.runtime.events import OutboxHook, ignore_outbox, outbox_entry
+from services.runtime.mongo import Document
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def org_ref(org: dict[str, Any]) -> c.OrgRef:
+    return c.OrgRef(id=org["id"], name=org["name"], kind=org.get("kind", ""), ags=org.get("ags", ""))
+
+
+def _clean_tags(tags: list[str]) -> list[str]:
+    seen: dict[str, str] = {}
+    for tag in tags:
+        t = " ".join(tag.split())
+        if t and t.lower() not in seen:
+            seen[t.lower()] = t
+    return list(seen.values())
+
+
+class NeedsService:
+    def __init__(self, repo: NeedsRepository, directory: Directory) -> None:
+        self.repo = repo
+        self.directory = directory
+        self.on_outbox: OutboxHook = ignore_outbox
+        self._index = Index.build([])
+        self._indexed = -1
+        self._index_lock = asyncio.Lock()
+        # sign-ups to one pilot are accepted one after the other by this instance, so the time
+        # that orders them is also the order in which they were stored
+        self._pilot_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    # needs ----------------------------------------------------------------------------
+
+    async def report(self, who: Principal, req: c.ReportNeed) -> c.Need:
+        org = await self.directory.kommune_of(who)
+        now = _now()
+        need_id = uuid.uuid4().hex
+        event = outbox_entry(
+            c.EVENT_NEED_REPORTED,
+            c.NeedReported(
+                need_id=need_id,
+                title=req.title.strip(),
+                category=req.category,
+                organisation_id=org["id"],
+                reported_by=who.person_id,
+            ),
+            subject=f"needs/{need_id}",
+        )
+        doc: Document = {
+            "_id": need_id,
+            "title": req.title.strip(),
+            "description": req.description.strip(),
+            "category": req.category,
+            "tags": _clean_tags(req.tags),
+            "status": "neu",
+            "organisation": org,
+            "reported_by": who.person_id,
+            "created_at": now,
+            "status_history": [{"status": "neu", "reason": None, "by": who.person_id, "at": now}],
+            "outbox": [event],
+        }
+        # the reporting Kommune is affected too: its support is a fact like any other,
+        # written before the need so that a listed need never lacks it
+        await self.repo.insert_support(
+            {
+                "_id": f"{need_id}:{org['id']}",
+                "need_id": need_id,
+                "organisation": org,
+                "comment": None,
+                "by": who.person_id,
+                "at": now,
+                "reporter": True,
+                "outbox": [],
+            }
+        )
+        await self.repo.insert_need(doc)
+        self.on_outbox(self.repo.needs, need_id, [event])
+        self._indexed = -1
+        return await self.get(who, need_id)
+
+    async def get(self, who: Principal, need_id: str) -> c.Need:
+        doc = await self.repo.need(need_id)
+        if doc is None:
+            raise NotFound("Diesen Bedarf gibt es nicht.")
+        supports = await self.repo.supports_of(need_id)
+        solutions = await self.repo.solutions_of(need_id)
+        pilots = [p for p in await self.repo.pilots_all() if need_id in p["need_ids"]]
+        signups = await self.repo.signups_for([p["_id"] for p in pilots]) if pilots else []
+        refs = []
+        for pilot in sorted(pilots, key=lambda p: (p["created_at"], p["_id"])):
+            placed = rules.place(
+                [s for s in signups if s["pilot_id"] == pilot["_id"]],
+                pilot["capacity"],
+                pilot.get("selection"),
+            )
+            refs.append(
+                c.PilotRef(
+                    id=pilot["_id"],
+                    title=pilot["title"],
+                    signup_closes_at=rules.aware(pilot["signup_closes_at"]),
+                    seats_left=rules.seats_left(placed, pilot["capacity"]),
+                )
+            )
+        return c.Need(
+            id=doc["_id"],
+            title=doc["title"],
+            description=doc["description"],
+            category=doc["category"],
+            tags=list(doc.get("tags") or []),
+            status=doc["status"],
+            organisation=org_ref(doc["organisation"]),
+            supporter_count=len(supports),
+            affected_inhabitants=sum(int(s["organisation"].get("population") or 0) for s in supports),
+            created_at=rules.aware(doc["created_at"]),
+            supporters=[
+                c.Supporter(
+                    organisation=org_ref(s["organisation"]),
+                    comment=s.get("comment"),
+                    at=rules.aware(s["at"]),
+                    reporter=bool(s.get("reporter")),
+                )
+                for s in supports
+            ],
+            solutions=[self._solution(s) for s in solutions],
+            pilots=refs,
+            status_history=[
+                c.StatusChange(
+                    status=h["status"], reason=h.get("reason"), by=h.get("by"), at=rules.aware(h["at"])
+                )
+                for h in doc.get("status_history") or []
+            ],
+            supported_by_me=any(s["organisation"]["id"] == who.organisation_id for s in supports),
+            reported_by_me=doc["organisation"]["id"] == who.organisation_id,
+        )
+
+    @staticmethod
+    def _solution(s: Document) -> c.Solution:
+        return c.Solution(
+            id=s["_id"],
+            need_id=s["need_id"],
+            title=s["title"],
+            description=s["description"],
+            url=s.get("url"),
+            kind=s["kind"],
+            organisation=org_ref(s["organisation"]),
+            created_at=rules.aware(s["created_at"]),
+        )
+
+    async def list_needs(self, who: Principal, req: c.ListNeeds) -> c.NeedPage:
+        needs = await self.repo.needs_matching(category=req.category, status=req.status)
+        if req.q:
+            needs = self._search(needs, req.q)
+        per_need: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for s in await self.repo.all_supports():
+            per_need[s["need_id"]].append(s["organisation"])
+        if req.landkreis:
+            needs = [n for n in needs if any(o.get("kreis") == req.landkreis for o in per_need[n["_id"]])]
+        rows = []
+        for n in needs:
+            orgs = per_need[n["_id"]]
+            count, inhabitants = len(orgs), sum(int(o.get("population") or 0) for o in orgs)
+            rows.append(
+                (
+                    rules.sort_key(req.sort, count, inhabitants, n["created_at"], n["_id"]),
+                    n,
+                    count,
+                    inhabitants,
+                )
+            )
+        rows.sort(key=lambda r: r[0])
+        if req.cursor:
+            after = rules.decode_cursor(req.cursor)
+            rows = [r for r in rows if r[0] > after]
+        page = rows[: req.limit]
+        items = [
+            c.NeedSummary(
+                id=n["_id"],
+                title=n["title"],
+                category=n["category"],
+                status=n["status"],
+                organisation=org_ref(n["organisation"]),
+                supporter_count=count,
+                affected_inhabitants=inhabitants,
+                created_at=rules.aware(n["created_at"]),
+                tags=list(n.get("tags") or []),
+            )
+            for _, n, count, inhabitants in page
+        ]
+        more = len(rows) > req.limit
+        return c.NeedPage(
+            items=items, next_cursor=rules.encode_cursor(page[-1][0]) if more and page else None
+        )
+
+    @staticmethod
+    def _search(needs: list[Document], q: str) -> list[Document]:
+        """Every word of the query must occur, inflected or inside a compound
+        ("Friedhöfe" finds "Friedhofsverwaltung")."""
+        wanted = set(tokens(q))
+        folded = fold(q.strip())
+        out = []
+        for n in needs:
+            text = " ".join([n["title"], n["description"], *(n.get("tags") or [])])
+            have = set(tokens(text))
+            if folded in fold(text) or (wanted and all(any(w in t for t in have) for w in wanted)):
+                out.append(n)
+        return out
+
+    async def similar(self, who: Principal, req: c.FindSimilar) -> c.SimilarList:
+        await self._refresh_index()
+        found = self._index.query(req.text, req.limit, exclude=req.exclude)
+        if not found:
+            return c.SimilarList(items=[])
+        docs = {d["_id"]: d for d in await self.repo.needs_by_ids([i for i, _ in found])}
+        counts: dict[str, int] = defaultdict(int)
+        for s in await self.repo.all_supports():
+            if s["need_id"] in docs:
+                counts[s["need_id"]] += 1
+        return c.SimilarList(
+            items=[
+                c.SimilarNeed(
+                    id=i,
+                    title=docs[i]["title"],
+                    score=score,
+                    supporter_count=counts[i],
+                    status=docs[i]["status"],
+                )
+                for i, score in found
+                if i in docs
+            ]
+        )
+
+    async def _refresh_index(self) -> None:
+        # other instances add needs too: rebuild whenever the number of needs has changed
+        count = await self.repo.need_count()
+        if count == self._indexed:
+            return
+        async with self._index_lock:
+            if count == self._indexed:
+                return
+            docs = await self.repo.all_need_texts()
+            self._index = Index.build(
+                [
+                    TextDoc(d["_id"], d["title"], " ".join([d["description"], *(d.get("tags") or [])]))
+                    for d in docs
+                ]
+            )
+            self._indexed = count
+
+    # supports -------------------------------------------------------------------------
+
+    async def _need(self, need_id: str) -> Document:
+        doc = await self.repo.need(need_id)
+        if doc is None:
+            raise NotFound("Diesen Bedarf gibt es nicht.")
+        return doc
+
+    async def _result(self, need_id: str, org_id: str) -> c.SupportResult:
+        supports = await self.repo.supports_of(need_id)
+        return c.SupportResult(
+            need_id=need_id,
+            supporter_count=len(supports),
+            affected_inhabitants=sum(int(s["organisation"].get("population") or 0) for s in supports),
+            supported=any(s["organisation"]["id"] == org_id for s in supports),
+        )
+
+    async def support(self, who: Principal, req: c.Support) -> c.SupportResult:
+        need = await self._need(req.id)
+        org = await self.directory.kommune_of(who)
+        comment = req.comment.strip() if req.comment and req.comment.strip() else None
+        existing = await self.repo.support(req.id, org["id"])
+        if existing is not None:
+            if not existing.get("reporter") and comment is not None and comment != existing.get("comment"):
+                await self.repo.update_support_comment(req.id, org["id"], comment)
+            return await self._result(req.id, org["id"])
+        event = outbox_entry(
+            c.EVENT_NEED_SUPPORTED,
+            c.NeedSupported(
+                need_id=req.id,
+                organisation_id=org["id"],
+                reporting_organisation_id=need["organisation"]["id"],
+                by=who.person_id,
+            ),
+            subject=f"needs/{req.id}",
+        )
+        doc: Document = {
+            "_id": f"{req.id}:{org['id']}",
+            "need_id": req.id,
+            "organisation": org,
+            "comment": comment,
+            "by": who.person_id,
+            "at": _now(),
+            "reporter": False,
+            "outbox": [event],
+        }
+        # one document per Kommune and need: a concurrent second click loses the race on _id
+        if await self.repo.insert_support(doc):
+            self.on_outbox(self.repo.supports, doc["_id"], [event])
+        return await self._result(req.id, org["id"])
+
+    async def withdraw_support(self, who: Principal, need_id: str) -> None:
+        need = await self._need(need_id)
+        existing = await self.repo.support(need_id, who.organisation_id)
+        if existing is None:
+            return
+        if existing.get("reporter"):
+            raise Conflict("Die meldende Kommune kann ihre eigene Meldung nicht zurückziehen.")
+        event = outbox_entry(
+            c.EVENT_SUPPORT_WITHDRAWN,
+            c.SupportWithdrawn(
+                need_id=need_id,
+                organisation_id=who.organisation_id,
+                reporting_organisation_id=need["organisation"]["id"],
+                by=who.person_id,
+            ),
+            subject=f"needs/{need_id}",
+        )
+        # the event's home is written first: a crash before the delete leaves a withdrawal that
+        # a retry completes, never a silent one
+        withdrawal_id = f"{need_id}:{who.organisation_id}:{event['id']}"
+        await self.repo.record_withdrawal(
+            {
+                "_id": withdrawal_id,
+                "need_id": need_id,
+                "organisation_id": who.organisation_id,
+                "outbox": [event],
+            }
+        )
+        await self.repo.delete_support(need_id, who.organisation_id)
+        self.on_outbox(self.repo.withdrawals, withdrawal_id, [event])
+
+    # status and solutions ---------------------------------------------------------------
+
+    async def set_status(self, who: Principal, req: c.SetStatus) -> c.Need:
+        if not who.has_any("ministry", "lotse", "admin"):
+            raise Forbidden("Den Status setzen nur das Ministerium und die Digital-Lotsen.")
+        need = await self._need(req.id)
+        reason = req.reason.strip() if req.reason and req.reason.strip() else None
+        if req.status == "abgelehnt" and not reason:
+            raise Invalid(
+                "Eine Ablehnung braucht eine Begründung.",
+                [field("reason", "Bitte begründen Sie die Ablehnung.")],
+            )
+        if not rules.allowed(need["status"], req.status):
+            raise Conflict(
+                f"Vom Status „{c.STATUS_LABELS[need['status']]}“ geht es nicht nach „{c.STATUS_LABELS[req.status]}“."
+            )
+        now = _now()
+        event = outbox_entry(
+            c.EVENT_STATUS_CHANGED,
+            c.NeedStatusChanged(
+                need_id=req.id,
+                old_status=need["status"],
+                status=req.status,
+                reason=reason,
+                reporting_organisation_id=need["organisation"]["id"],
+                by=who.person_id,
+            ),
+            subject=f"needs/{req.id}",
+        )
+        change = {"status": req.status, "reason": reason, "by": who.person_id, "at": now}
+        await self.repo.set_status(req.id, req.status, change, [event])
+        self.on_outbox(self.repo.needs, req.id, [event])
+        return await self.get(who, req.id)
+
+    async def add_solution(self, who: Principal, req: c.AddSolution) -> c.Solution:
+        await self._need(req.need_id)
+        org = (await self.directory.organisations(who, [who.organisation_id])).get(who.organisation_id)
+        if org is None:
+            raise Forbidden("Ihre Organisation ist unbekannt.")
+        solution_id = uuid.uuid4().hex
+        event = outbox_entry(
+            c.EVENT_SOLUTION_ADDED,
+            c.SolutionAdded(
+                need_id=req.need_id,
+                solution_id=solution_id,
+                title=req.title.strip(),
+                kind=req.kind,
+                organisation_id=org.id,
+            ),
+            subject=f"needs/{req.need_id}",
+        )
+        doc: Document = {
+            "_id": solution_id,
+            "need_id": req.need_id,
+            "title": req.title.strip(),
+            "description": req.description.strip(),
+            "url": req.url,
+            "kind": req.kind,
+            "organisation": snapshot(org),
+            "by": who.person_id,
+            "created_at": _now(),
+            "outbox": [event],
+        }
+        await self.repo.insert_solution(doc)
+        self.on_outbox(self.repo.solutions, solution_id, [event])
+        return self._solution(doc)
+
+    # pilots ---------------------------------------------------------------------------
+
+    async def open_pilot(self, who: Principal, req: c.OpenPilot) -> c.Pilot:
+        if not who.is_ministry:
+            raise Forbidden("Pilotvorhaben eröffnet das Ministerium.")
+        need_ids = list(dict.fromkeys(req.need_ids))
+        found = {d["_id"] for d in await self.repo.needs_by_ids(need_ids)}
+        unknown = [i for i in need_ids if i not in found]
+        if unknown:
+            raise Invalid(
+                "Unbekannte Bedarfe.", [field("need_ids", f"Unbekannte Bedarfe: {', '.join(unknown)}")]
+            )
+        closes = rules.aware(req.signup_closes_at)
+        if closes <= _now():
+            raise Invalid(
+                "Die Frist liegt in der Vergangenheit.",
+                [field("signup_closes_at", "Die Anmeldefrist muss in der Zukunft liegen.")],
+            )
+        pilot_id = uuid.uuid4().hex
+        event = outbox_entry(
+            c.EVENT_PILOT_OPENED,
+            c.PilotOpened(
+                pilot_id=pilot_id,
+                title=req.title.strip(),
+                need_ids=need_ids,
+                capacity=req.capacity,
+                signup_closes_at=closes,
+            ),
+            subject=f"pilots/{pilot_id}",
+        )
+        doc: Document = {
+            "_id": pilot_id,
+            "title": req.title.strip(),
+            "description": req.description.strip(),
+            "need_ids": need_ids,
+            "capacity": req.capacity,
+            "signup_closes_at": closes,
+            "created_by": who.person_id,
+            "created_at": _now(),
+            "selection": None,
+            "outbox": [event],
+        }
+        await self.repo.insert_pilot(doc)
+        self.on_outbox(self.repo.pilots, pilot_id, [event])
+        return await self.pilot(who, pilot_id)
+
+    async def _pilot_doc(self, pilot_id: str) -> Document:
+        doc = await self.repo.pilot(pilot_id)
+        if doc is None:
+            raise NotFound("Dieses Pilotvorhaben gibt es nicht.")
+        return doc
+
+    def _pilot_view(self, who: Principal, doc: Document, signups: list[Document]) -> c.Pilot:
+        placed = rules.place(signups, doc["capacity"], doc.get("selection"))
+
+        # contact details are for the ministry and the Kommune itself
+        def visible(org_id: str) -> bool:
+            return who.is_ministry or who.has_any("lotse") or org_id == who.organisation_id
+
+        return c.Pilot(
+            id=doc["_id"],
+            title=doc["title"],
+            description=doc["description"],
+            need_ids=list(doc["need_ids"]),
+            capacity=doc["capacity"],
+            signup_closes_at=rules.aware(doc["signup_closes_at"]),
+            created_at=rules.aware(doc["created_at"]),
+            seats_left=rules.seats_left(placed, doc["capacity"]),
+            selection_made=doc.get("selection") is not None,
+            open=doc.get("selection") is None and rules.aware(doc["signup_closes_at"]) > _now(),
+            signups=[
+                c.Signup(
+                    organisation=org_ref(p.doc["organisation"]),
+                    status=p.status,
+                    position=p.position,
+                    signed_up_at=rules.aware(p.doc["signed_up_at"]),
+                    contact_name=p.doc.get("contact_name") if visible(p.doc["organisation"]["id"]) else None,
+                    contact_email=p.doc.get("contact_email")
+                    if visible(p.doc["organisation"]["id"])
+                    else None,
+                    note=p.doc.get("note") if visible(p.doc["organisation"]["id"]) else None,
+                )
+                for p in placed
+            ],
+        )
+
+    async def pilot(self, who: Principal, pilot_id: str) -> c.Pilot:
+        doc = await self._pilot_doc(pilot_id)
+        return self._pilot_view(who, doc, await self.repo.signups_of(pilot_id))
+
+    async def pilots(self, who: Principal, req: c.ListPilots) -> c.PilotPage:
+        docs = sorted(
+            await self.repo.pilots_all(), key=lambda d: (rules.aware(d["created_at"]), d["_id"]), reverse=True
+        )
+        if req.need_id:
+            docs = [d for d in docs if req.need_id in d["need_ids"]]
+        if req.cursor:
+            ids = [d["_id"] for d in docs]
+            docs = docs[ids.index(req.cursor) + 1 :] if req.cursor in ids else []
+        page = docs[: req.limit]
+        signups = await self.repo.signups_for([d["_id"] for d in page]) if page else []
+        items = [self._pilot_view(who, d, [s for s in signups if s["pilot_id"] == d["_id"]]) for d in page]
+        return c.PilotPage(
+            items=items, next_cursor=page[-1]["_id"] if len(docs) > req.limit and page else None
+        )
+
+    async def sign_up(self, who: Principal, req: c.SignUp) -> c.SignupResult:
+        pilot = await self._pilot_doc(req.pilot_id)
+        org = await self.directory.kommune_of(who)
+        async with self._pilot_locks[req.pilot_id]:
+            if pilot.get("selection") is not None:
+                raise Conflict("Die Auswahl ist bereits getroffen; Anmeldungen sind geschlossen.")
+            if rules.aware(pilot["signup_closes_at"]) <= _now():
+                raise Conflict("Die Anmeldefrist ist abgelaufen.")
+            existing = await self.repo.signup(req.pilot_id, org["id"])
+            doc_id = f"{req.pilot_id}:{org['id']}"
+            if existing is None or existing.get("withdrawn_at"):
+                event = outbox_entry(
+                    c.EVENT_SIGNED_UP,
+                    c.SignedUp(pilot_id=req.pilot_id, organisation_id=org["id"], by=who.person_id),
+                    subject=f"pilots/{req.pilot_id}",
+                )
+                doc: Document = {
+                    "_id": doc_id,
+                    "pilot_id": req.pilot_id,
+                    "organisation": org,
+                    "contact_name": req.contact_name.strip(),
+                    "contact_email": req.contact_email.strip(),
+                    "note": (req.note or "").strip() or None,
+                    "by": who.person_id,
+                    "signed_up_at": _now(),
+                    "withdrawn_at": None,
+                    "outbox": [event],
+                }
+                if existing is None:
+                    fresh = await self.repo.insert_signup(doc)
+                else:
+                    await self.repo.replace_signup(doc)
+                    fresh = True
+                if fresh:
+                    placed = rules.place(await self.repo.signups_of(req.pilot_id), pilot["capacity"], None)
+                    mine = next(p for p in placed if p.doc["_id"] == doc_id)
+                    events = [event]
+                    if mine.status == "confirmed" and rules.seats_left(placed, pilot["capacity"]) == 0:
+                        full = outbox_entry(
+                            c.EVENT_PILOT_FULL,
+                            c.PilotFull(pilot_id=req.pilot_id, capacity=pilot["capacity"]),
+                            subject=f"pilots/{req.pilot_id}",
+                        )
+                        await self.repo.add_outbox(self.repo.signups, doc_id, [full])
+                        events.append(full)
+                    self.on_outbox(self.repo.signups, doc_id, events)
+            placed = rules.place(await self.repo.signups_of(req.pilot_id), pilot["capacity"], None)
+        mine = next(p for p in placed if p.doc["_id"] == doc_id)
+        return c.SignupResult(status=mine.status, position=mine.position)
+
+    async def withdraw_signup(self, who: Principal, pilot_id: str) -> None:
+        pilot = await self._pilot_doc(pilot_id)
+        async with self._pilot_locks[pilot_id]:
+            existing = await self.repo.signup(pilot_id, who.organisation_id)
+            if existing is None or existing.get("withdrawn_at"):
+                return
+            if pilot.get("selection") is not None:
+                raise Conflict("Nach der Auswahl ist ein Rückzug nur über das Ministerium möglich.")
+            event = outbox_entry(
+                c.EVENT_SIGNUP_WITHDRAWN,
+                c.SignupWithdrawn(pilot_id=pilot_id, organisation_id=who.organisation_id, by=who.person_id),
+                subject=f"pilots/{pilot_id}",
+            )
+            await self.repo.withdraw_signup(pilot_id, who.organisation_id, _now(), [event])
+            self.on_outbox(self.repo.signups, existing["_id"], [event])
+
+    async def select(self, who: Principal, req: c.Select) -> c.Pilot:
+        if not who.is_ministry:
+            raise Forbidden("Die Auswahl trifft das Ministerium.")
+        pilot = await self._pilot_doc(req.pilot_id)
+        async with self._pilot_locks[req.pilot_id]:
+            if pilot.get("selection") is not None:
+                raise Conflict("Die Auswahl ist bereits getroffen.")
+            signups = await self.repo.signups_of(req.pilot_id)
+            active = {s["organisation"]["id"] for s in signups if not s.get("withdrawn_at")}
+            chosen = list(dict.fromkeys(req.organisation_ids))
+            unknown = [o for o in chosen if o not in active]
+            if unknown:
+                raise Invalid(
+                    "Nicht angemeldete Kommunen.",
+                    [field("organisation_ids", f"Nicht (mehr) angemeldet: {', '.join(unknown)}")],
+                )
+            if len(chosen) > pilot["capacity"]:
+                raise Invalid(
+                    "Zu viele Kommunen.",
+                    [field("organisation_ids", f"Höchstens {pilot['capacity']} Plätze.")],
+                )
+            declined = sorted(active - set(chosen))
+            event = outbox_entry(
+                c.EVENT_SELECTION_MADE,
+                c.SelectionMade(pilot_id=req.pilot_id, selected=chosen, declined=declined),
+                subject=f"pilots/{req.pilot_id}",
+            )
+            await self.repo.set_selection(
+                req.pilot_id, {"selected": chosen, "by": who.person_id, "at": _now()}, [event]
+            )
+            self.on_outbox(self.repo.pilots, req.pilot_id, [event])
+        return await self.pilot(who, req.pilot_id)
