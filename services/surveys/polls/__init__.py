@@ -1,0 +1,1 @@
+"""The polls part of the surveys service: AG topics, polls, ballots, results."""
