@@ -27,6 +27,7 @@ from gateway.api.directory import (
 )
 from gateway.api.health import healthz, readyz
 from gateway.api.needs import NeedController, PilotController
+from gateway.api.polls import PollController, TopicController
 from gateway.api.session import SessionController, TokenController
 from gateway.middleware import EdgeMiddleware
 from gateway.problems import DETAILS, handle
@@ -136,6 +137,8 @@ def create_app(
             GroupController,
             NeedController,
             PilotController,
+            TopicController,
+            PollController,
             Pages,
             create_static_files_router(
                 path="/static", directories=[HERE / "static"], include_in_schema=False

@@ -1,0 +1,144 @@
+"""Every query of the polls part. Filters are built from typed values only.
+
+Collections: `topics`, `polls`, and `ballots` with one document per ballot whose `_id` is
+"<poll>:<voter>", so a voter's second ballot replaces the first and concurrent voters never
+touch each other's documents. Counts are always derived from the ballot documents.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import DuplicateKeyError
+
+from services.runtime.mongo import AsyncDatabase, Document
+
+
+def ballot_id(poll_id: str, voter: str) -> str:
+    return f"{poll_id}:{voter}"
+
+
+class PollsRepository:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.db = db
+        self.topics = db["topics"]
+        self.polls = db["polls"]
+        self.ballots = db["ballots"]
+
+    @property
+    def outbox_collections(self) -> list[Any]:
+        return [self.topics, self.polls, self.ballots]
+
+    async def create_indexes(self) -> None:
+        await self.topics.create_index([("group_id", ASCENDING)])
+        await self.polls.create_index([("state", ASCENDING)])
+        await self.ballots.create_index([("poll_id", ASCENDING)])
+
+    # topics ------------------------------------------------------------------------------
+
+    async def insert_topic(self, doc: Document) -> None:
+        await self.topics.insert_one(doc)
+
+    async def topic(self, topic_id: str) -> Document | None:
+        return await self.topics.find_one({"_id": topic_id}, {"outbox": 0})
+
+    async def topics_by_ids(self, ids: list[str]) -> dict[str, Document]:
+        cursor = self.topics.find({"_id": {"$in": ids}}, {"outbox": 0})
+        return {d["_id"]: d async for d in cursor}
+
+    async def topics_page(
+        self, group_id: str, status: str | None, after: str | None, limit: int
+    ) -> list[Document]:
+        query: Document = {"group_id": group_id}
+        if status is not None:
+            query["status"] = status
+        if after is not None:
+            query["_id"] = {"$gt": after}
+        cursor = self.topics.find(query, {"outbox": 0}).sort("_id", ASCENDING).limit(limit)
+        return await cursor.to_list(None)
+
+    async def change_topic_status(
+        self, topic_id: str, old: str, fields: Document, step: Document, outbox: list[Document]
+    ) -> bool:
+        """Move a topic on from `old`; False when it is no longer there (someone was faster)."""
+        result = await self.topics.update_one(
+            {"_id": topic_id, "status": old},
+            {"$set": fields, "$push": {"history": step, "outbox": {"$each": outbox}}},
+        )
+        return result.matched_count > 0
+
+    async def add_topic_poll(self, topic_id: str, poll_id: str) -> None:
+        await self.topics.update_one({"_id": topic_id}, {"$addToSet": {"polls": poll_id}})
+
+    # polls -------------------------------------------------------------------------------
+
+    async def insert_poll(self, doc: Document) -> None:
+        await self.polls.insert_one(doc)
+
+    async def poll(self, poll_id: str) -> Document | None:
+        return await self.polls.find_one({"_id": poll_id}, {"outbox": 0})
+
+    async def polls_page(
+        self, state: str | None, group_id: str | None, after: str | None, limit: int
+    ) -> list[Document]:
+        query: Document = {}
+        if state is not None:
+            query["state"] = state
+        if group_id is not None:
+            query["group_id"] = group_id
+        if after is not None:
+            query["_id"] = {"$lt": after}
+        # ids start with the creation time: newest first
+        cursor = self.polls.find(query, {"outbox": 0}).sort("_id", DESCENDING).limit(limit)
+        return await cursor.to_list(None)
+
+    async def mark_closed(self, poll_id: str, at: datetime, by: str | None) -> bool:
+        result = await self.polls.update_one(
+            {"_id": poll_id, "state": "open"},
+            {"$set": {"state": "closed", "closed_at": at, "closed_by": by}},
+        )
+        return result.matched_count > 0
+
+    async def store_result(self, poll_id: str, summary: Document, outbox: list[Document]) -> None:
+        await self.polls.update_one(
+            {"_id": poll_id}, {"$set": {"result": summary}, "$push": {"outbox": {"$each": outbox}}}
+        )
+
+    async def due_polls(self, now: datetime) -> list[str]:
+        cursor = self.polls.find({"state": "open", "closes_at": {"$lte": now}}, {"_id": 1})
+        return [d["_id"] async for d in cursor]
+
+    # ballots -----------------------------------------------------------------------------
+
+    async def ballot(self, poll_id: str, voter: str) -> Document | None:
+        return await self.ballots.find_one({"_id": ballot_id(poll_id, voter)}, {"outbox": 0})
+
+    async def put_ballot(self, doc: Document, event: Document) -> bool:
+        """Store the voter's one ballot, replacing an earlier one; True if it replaced one.
+
+        Events of the earlier ballot that still wait in its outbox are carried over.
+        """
+        for _ in range(3):
+            existing = await self.ballots.find_one({"_id": doc["_id"]}, {"outbox": 1, "first_cast_at": 1})
+            if existing is None:
+                try:
+                    await self.ballots.insert_one({**doc, "first_cast_at": doc["cast_at"], "outbox": [event]})
+                except DuplicateKeyError:
+                    continue  # the same voter's other request was first: replace it
+                return False
+            outbox = [*(existing.get("outbox") or []), event]
+            first = existing.get("first_cast_at", doc["cast_at"])
+            await self.ballots.replace_one(
+                {"_id": doc["_id"]}, {**doc, "first_cast_at": first, "outbox": outbox}, upsert=True
+            )
+            return True
+        raise RuntimeError("ballot could not be stored")
+
+    async def ballots_of(self, poll_id: str) -> list[Document]:
+        cursor = self.ballots.find({"poll_id": poll_id}, {"outbox": 0})
+        return await cursor.to_list(None)
+
+    async def ballot_count(self, poll_id: str) -> int:
+        return await self.ballots.count_documents({"poll_id": poll_id})
