@@ -33,6 +33,7 @@ from gateway.middleware import EdgeMiddleware
 from gateway.problems import DETAILS, handle
 from gateway.sessions import SessionStore
 from gateway.state import Gateway
+from gateway.web.needs import NeedPages, PilotPages
 from gateway.web.pages import Pages
 from services.runtime.lifecycle import retry
 from services.runtime.natsconn import Connection, connect
@@ -140,6 +141,8 @@ def create_app(
             TopicController,
             PollController,
             Pages,
+            NeedPages,
+            PilotPages,
             create_static_files_router(
                 path="/static", directories=[HERE / "static"], include_in_schema=False
             ),

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import msgspec
 
 from services.contracts.envelope import FieldError
+from services.runtime.validation import field_errors
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -26,3 +32,27 @@ class FormErrors:
 
     def __bool__(self) -> bool:
         return bool(self.fields or self.general)
+
+
+def convert_all(type_: type[T], data: dict[str, Any]) -> tuple[T | None, list[FieldError]]:
+    """Convert form data into a request Struct, reporting every invalid field, not only the first.
+
+    msgspec stops at the first error; a form should name all of them at once (WCAG 3.3.1), so
+    each field is checked against its own annotated type before the whole is converted.
+    """
+    errors: list[FieldError] = []
+    for info in msgspec.structs.fields(type_):
+        if info.encode_name not in data:
+            if info.required:
+                errors.append(FieldError(info.encode_name, "Pflichtfeld fehlt."))
+            continue
+        try:
+            msgspec.convert(data[info.encode_name], info.type)
+        except msgspec.ValidationError as exc:
+            errors.extend(field_errors(exc, prefix=info.encode_name))
+    if errors:
+        return None, errors
+    try:
+        return msgspec.convert(data, type_), []
+    except msgspec.ValidationError as exc:
+        return None, field_errors(exc)

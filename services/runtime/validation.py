@@ -12,8 +12,8 @@ _AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 _TYPE = re.compile(r"^Expected `(?P<expected>[^`]+)`, got `(?P<got>[^`]+)`")
 _MISSING = re.compile(r"^Object missing required field `(?P<name>[^`]+)`")
 _UNKNOWN = re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`")
-_LEN_MAX = re.compile(r"^Expected `(?:str|array|object)` of length <= (?P<n>\d+)")
-_LEN_MIN = re.compile(r"^Expected `(?:str|array|object)` of length >= (?P<n>\d+)")
+_LEN_MAX = re.compile(r"^Expected `(?P<kind>str|array|object)` of length <= (?P<n>\d+)")
+_LEN_MIN = re.compile(r"^Expected `(?P<kind>str|array|object)` of length >= (?P<n>\d+)")
 _REGEX = re.compile(r"^Expected `str` matching regex")
 _GE = re.compile(r"^Expected `(?:int|float)` >= (?P<n>[-\d.]+)")
 _LE = re.compile(r"^Expected `(?:int|float)` <= (?P<n>[-\d.]+)")
@@ -35,13 +35,16 @@ def _path_to_field(path: str) -> str:
     return path.lstrip(".") or "body"
 
 
-def field_errors(exc: msgspec.ValidationError | msgspec.DecodeError) -> list[FieldError]:
+def field_errors(exc: msgspec.ValidationError | msgspec.DecodeError, prefix: str = "") -> list[FieldError]:
+    """`prefix` names the field when a single value was checked on its own."""
     message = str(exc)
     path = ""
     at = _AT.search(message)
     if at:
         path = at.group("path")
         message = message[: at.start()]
+    if prefix:
+        path = f".{prefix}{path}"
     m = _MISSING.match(message)
     if m:
         name = f"{path}.{m.group('name')}" if path else m.group("name")
@@ -52,9 +55,13 @@ def field_errors(exc: msgspec.ValidationError | msgspec.DecodeError) -> list[Fie
         return [FieldError(_path_to_field(name), "Unbekanntes Feld.")]
     name = _path_to_field(path)
     if m := _LEN_MAX.match(message):
-        return [FieldError(name, f"Höchstens {m.group('n')} Zeichen bzw. Einträge erlaubt.")]
+        unit = "Zeichen" if m.group("kind") == "str" else "Einträge"
+        return [FieldError(name, f"Höchstens {m.group('n')} {unit} erlaubt.")]
     if m := _LEN_MIN.match(message):
-        return [FieldError(name, f"Mindestens {m.group('n')} Zeichen bzw. Einträge nötig.")]
+        if m.group("n") == "1":
+            return [FieldError(name, "Darf nicht leer sein.")]
+        unit = "Zeichen" if m.group("kind") == "str" else "Einträge"
+        return [FieldError(name, f"Mindestens {m.group('n')} {unit} nötig.")]
     if _REGEX.match(message):
         if name.endswith("email"):
             return [FieldError(name, "Keine gültige E-Mail-Adresse.")]

@@ -33,7 +33,7 @@ class TestFieldErrors:
         body = (
             b'{"email": "a@b.de", "name": "' + b"x" * 300 + b'", "organisation_id": "1", "roles": ["member"]}'
         )
-        assert errors_for(body) == [("name", "Höchstens 200 Zeichen bzw. Einträge erlaubt.")]
+        assert errors_for(body) == [("name", "Höchstens 200 Zeichen erlaubt.")]
 
     def test_nested_path_and_enum(self) -> None:
         assert errors_for(
@@ -43,3 +43,11 @@ class TestFieldErrors:
     def test_unknown_field(self) -> None:
         body = b'{"email": "a@b.de", "name": "n", "organisation_id": "1", "roles": ["member"], "x": 1}'
         assert errors_for(body) == [("x", "Unbekanntes Feld.")]
+
+    def test_empty_text_and_short_lists(self) -> None:
+        assert errors_for(
+            b'{"email": "a@b.de", "name": "", "organisation_id": "1", "roles": ["member"]}'
+        ) == [("name", "Darf nicht leer sein.")]
+        assert errors_for(b'{"email": "a@b.de", "name": "n", "organisation_id": "1", "roles": []}') == [
+            ("roles", "Darf nicht leer sein.")
+        ]
