@@ -10,7 +10,7 @@ import msgspec
 from services.contracts.envelope import FieldError
 from services.runtime.validation import field_errors
 
-T = TypeVar("T")
+T = TypeVar("T", bound=msgspec.Struct)
 
 
 @dataclass

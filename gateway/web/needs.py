@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotAuthorizedException
 from litestar.response import Redirect
@@ -21,7 +22,7 @@ from services.contracts import needs as c
 from services.contracts.envelope import Principal
 from services.runtime.errors import DomainError
 
-T = TypeVar("T")
+T = TypeVar("T", bound=msgspec.Struct)
 
 NOTICES = {
     "gemeldet": "Ihr Bedarf ist gemeldet.",
