@@ -183,3 +183,12 @@ class TestNeedPages:
         async with stack.client() as anonymous:
             response = await anonymous.get("/bedarfe")
         assert response.status_code in (302, 303) and response.headers["location"].startswith("/anmelden")
+
+    async def test_pages_in_english(self, stack: Stack) -> None:
+        need = await report(await stack.login(kommune("15003")), "Open Data Portal", category="querschnitt")
+        client = await page_login(stack, kommune("15002"))
+        client.cookies.set("gdst_lang", "en")
+        listing = await client.get("/bedarfe")
+        assert '<html lang="en">' in listing.text and ">Needs</h1>" in listing.text and "Cross-cutting" in listing.text
+        detail = await client.get(f"/bedarfe/{need['id']}")
+        assert "Affects us too" in detail.text and "Status history" in detail.text

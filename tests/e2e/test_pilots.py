@@ -178,3 +178,12 @@ class TestPilots:
             await member.put("/api/v1/pilots/gibtsnicht/signup", json=contact("15003"))
         ).status_code == 404
         assert (await ministry.get(f"/api/v1/pilots/{pilot['id']}")).json()["signups"] == []
+
+    async def test_a_kommune_cannot_withdraw_another_kommunes_signup(self, stack: Stack) -> None:
+        ministry, pilot = await open_pilot(stack, capacity=2)
+        halle, dessau = await stack.login(kommune("15002")), await stack.login(kommune("15001"))
+        await halle.put(f"/api/v1/pilots/{pilot['id']}/signup", json=contact("15002"))
+        # Dessau's DELETE can only ever mean Dessau's own sign-up
+        assert (await dessau.delete(f"/api/v1/pilots/{pilot['id']}/signup")).status_code == 204
+        view = (await ministry.get(f"/api/v1/pilots/{pilot['id']}")).json()
+        assert [(s["organisation"]["id"], s["status"]) for s in view["signups"]] == [("15002", "confirmed")]
