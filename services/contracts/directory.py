@@ -32,6 +32,8 @@ class Endpoints:
     MEMBERSHIP_PUT = "groups.members.put"
     MEMBERSHIP_DELETE = "groups.members.delete"
     ORGANISATIONS_BATCH = "organisations.batch"
+    GROUP_MEMBERS = "groups.members.list"
+    PEOPLE_OF_ORGANISATIONS = "people.by_organisations"
 
 
 # --- views ------------------------------------------------------------------------------
@@ -108,6 +110,30 @@ class GetOrganisations(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
 
 class OrganisationList(msgspec.Struct, kw_only=True):
     items: list[Organisation]
+
+
+class GetGroupMembers(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    group_id: Id
+
+
+class Member(msgspec.Struct, kw_only=True):
+    person_id: str
+    name: str
+    organisation_id: str
+    roles: list[str]
+
+
+class MemberList(msgspec.Struct, kw_only=True):
+    items: list[Member]
+
+
+class GetPeopleOfOrganisations(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    organisation_ids: Annotated[list[Id], msgspec.Meta(max_length=5000)]
+    active_only: bool = True
+
+
+class PeopleList(msgspec.Struct, kw_only=True):
+    items: list[Person]
 
 
 class GetById(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -14,6 +14,10 @@ ROLE_MEMBER = "member"
 ROLE_LOTSE = "lotse"
 ROLE_ADMIN = "admin"
 ALL_ROLES = (ROLE_MINISTRY, ROLE_MEMBER, ROLE_LOTSE, ROLE_ADMIN)
+# a service acting on its own behalf (resolving recipients, addressing an audience); never
+# given to a person, and only accepted from service processes once NATS permissions are per
+# process (see the hardening issue)
+ROLE_SERVICE = "service"
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
@@ -25,6 +29,10 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
 
     def has_any(self, *roles: str) -> bool:
         return any(role in self.roles for role in roles)
+
+    @classmethod
+    def for_service(cls, name: str) -> Principal:
+        return cls(person_id=f"service:{name}", organisation_id="", roles=(ROLE_SERVICE,))
 
     @property
     def is_ministry(self) -> bool:

@@ -30,6 +30,12 @@ def endpoints(svc: DirectoryService) -> list[Endpoint[Any]]:
     async def orgs_batch(p: Principal | None, r: c.GetOrganisations) -> c.OrganisationList:
         return await svc.organisations_by_ids(r.ids)
 
+    async def group_members(p: Principal | None, r: c.GetGroupMembers) -> c.MemberList:
+        return await svc.group_members(_who(p), r.group_id)
+
+    async def people_of_orgs(p: Principal | None, r: c.GetPeopleOfOrganisations) -> c.PeopleList:
+        return await svc.people_of_organisations(_who(p), r)
+
     async def create_person(p: Principal | None, r: c.CreatePerson) -> c.Person:
         return await svc.create_person(_who(p), r)
 
@@ -70,6 +76,8 @@ def endpoints(svc: DirectoryService) -> list[Endpoint[Any]]:
         Endpoint(E.ORGANISATIONS_LIST, c.ListOrganisations, list_orgs),
         Endpoint(E.ORGANISATION_GET, c.GetById, get_org),
         Endpoint(E.ORGANISATIONS_BATCH, c.GetOrganisations, orgs_batch),
+        Endpoint(E.GROUP_MEMBERS, c.GetGroupMembers, group_members),
+        Endpoint(E.PEOPLE_OF_ORGANISATIONS, c.GetPeopleOfOrganisations, people_of_orgs),
         Endpoint(E.PERSON_CREATE, c.CreatePerson, create_person),
         Endpoint(E.INVITATION_CREATE, c.CreateInvitation, invite),
         Endpoint(E.INVITATION_PEEK, c.PeekInvitation, peek, anonymous=True),

@@ -95,6 +95,18 @@ class DirectoryRepository:
             update["$push"] = {"outbox": {"$each": outbox}}
         await self.people.update_one({"_id": person_id}, update)
 
+    async def people_of_organisations(self, org_ids: list[str]) -> list[Document]:
+        cursor = self.people.find({"organisation_id": {"$in": org_ids}}, {"password_hash": 0, "outbox": 0})
+        return sorted([d async for d in cursor], key=lambda d: d["_id"])
+
+    async def people_by_ids(self, person_ids: list[str]) -> list[Document]:
+        cursor = self.people.find({"_id": {"$in": person_ids}}, {"password_hash": 0, "outbox": 0})
+        return sorted([d async for d in cursor], key=lambda d: d["_id"])
+
+    async def members_of(self, group_id: str) -> list[str]:
+        cursor = self.memberships.find({"group_id": group_id}, {"person_id": 1})
+        return sorted([d["person_id"] async for d in cursor])
+
     # invitations ----------------------------------------------------------------------
 
     async def insert_invitation(self, doc: Document) -> None:

@@ -358,6 +358,34 @@ class DirectoryService:
             ]
         )
 
+    async def group_members(self, caller: Principal, group_id: str) -> c.MemberList:
+        """Who belongs to an AG. Any signed-in person may see the members of an AG."""
+        if await self.repo.group(group_id) is None:
+            raise NotFound("Diese AG gibt es nicht.")
+        people = await self.repo.people_by_ids(await self.repo.members_of(group_id))
+        return c.MemberList(
+            items=[
+                c.Member(
+                    person_id=p["_id"],
+                    name=p["name"],
+                    organisation_id=p["organisation_id"],
+                    roles=list(p["roles"]),
+                )
+                for p in people
+                if p.get("active")
+            ]
+        )
+
+    async def people_of_organisations(
+        self, caller: Principal, req: c.GetPeopleOfOrganisations
+    ) -> c.PeopleList:
+        """The people of some organisations, with their email addresses: for the ministry and for
+        services addressing them (surveys, notifications), never for Kommune members."""
+        if not caller.has_any("ministry", "admin", "lotse", "service"):
+            raise Forbidden("Nur das Ministerium sieht die Beschäftigten anderer Organisationen.")
+        people = await self.repo.people_of_organisations(sorted(set(req.organisation_ids)))
+        return c.PeopleList(items=[person_view(p) for p in people if p.get("active") or not req.active_only])
+
     async def _check_membership(self, caller: Principal, req: c.Membership) -> None:
         if not caller.has_any("ministry", "lotse", "admin"):
             raise Forbidden("Nur Ministerium und Digital-Lotsen verwalten AG-Mitgliedschaften.")
