@@ -189,6 +189,10 @@ class TestNeedPages:
         client = await page_login(stack, kommune("15002"))
         client.cookies.set("gdst_lang", "en")
         listing = await client.get("/bedarfe")
-        assert '<html lang="en">' in listing.text and ">Needs</h1>" in listing.text and "Cross-cutting" in listing.text
+        assert (
+            '<html lang="en">' in listing.text
+            and ">Needs</h1>" in listing.text
+            and "Cross-cutting" in listing.text
+        )
         detail = await client.get(f"/bedarfe/{need['id']}")
         assert "Affects us too" in detail.text and "Status history" in detail.text
