@@ -27,6 +27,7 @@ from gateway.api.directory import (
 )
 from gateway.api.health import healthz, readyz
 from gateway.api.needs import NeedController, PilotController
+from gateway.api.notifications import NotificationController, PreferenceController
 from gateway.api.polls import PollController, TopicController
 from gateway.api.session import SessionController, TokenController
 from gateway.middleware import EdgeMiddleware
@@ -138,6 +139,8 @@ def create_app(
             GroupController,
             NeedController,
             PilotController,
+            NotificationController,
+            PreferenceController,
             TopicController,
             PollController,
             Pages,

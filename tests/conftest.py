@@ -136,6 +136,8 @@ async def _cleanup(settings: Settings) -> None:
 @pytest.fixture
 async def stack(settings: Settings, mailbox: tuple[servers.Mailbox, Controller]) -> AsyncIterator[Stack]:
     await seed_demo(settings)
+    # demo addresses repeat from test to test; earlier stacks are stopped, so start empty
+    mailbox[0].messages.clear()
     st = Stack(settings, mailbox[0], "")
     try:
         for service in SERVICES:

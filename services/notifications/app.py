@@ -2,20 +2,57 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 from services.notifications.consumers import InvitationMails
+from services.notifications.digests import Digests
+from services.notifications.endpoints import endpoints
+from services.notifications.fanout import FanOut
 from services.notifications.mailer import Mailer
-from services.notifications.repository import NotificationsRepository
+from services.notifications.mailqueue import MailSender
+from services.notifications.recipients import Resolver
+from services.notifications.repository import InboxRepository, NotificationsRepository
+from services.notifications.service import InboxService
 from services.runtime.process import ServiceProcess
+from services.runtime.rpc import RpcClient
 from services.runtime.settings import Settings
 
 
 async def start(settings: Settings) -> ServiceProcess:
     proc = await ServiceProcess.start(settings, "notifications")
     repo = NotificationsRepository(proc.db)
+    inbox_repo = InboxRepository(proc.db)
+    await inbox_repo.create_indexes()
     mailer = Mailer(settings.smtp_host, settings.smtp_port)
     invitations = InvitationMails(repo, mailer, public_url=settings.public_url, sender=settings.mail_from)
     await proc.consume("notifications-invitations", invitations.event_types, invitations)
-    # a micro service with no endpoints still answers $SRV.PING, so readiness can see it
-    await proc.serve([])
-    proc.parts.update(repository=repo, invitations=invitations)
+
+    sender = MailSender(inbox_repo, mailer, sender=settings.mail_from)
+    sender.start()
+    proc.on_stop(sender.stop)
+    digests = Digests(
+        inbox_repo,
+        public_url=settings.public_url,
+        sender=settings.mail_from,
+        at=time.fromisoformat(settings.digest_time),
+        on_mail=sender.wake,
+    )
+    digests.start()
+    proc.on_stop(digests.stop)
+    resolver = Resolver(RpcClient(proc.conn.nc, proc.names, settings.rpc_timeout))
+    fanout = FanOut(
+        inbox_repo, resolver, public_url=settings.public_url, sender=settings.mail_from, on_mail=sender.wake
+    )
+    await proc.consume("notifications-fanout", fanout.event_types, fanout)
+
+    await proc.serve(endpoints(InboxService(inbox_repo)))
+    proc.parts.update(
+        repository=repo,
+        inbox=inbox_repo,
+        invitations=invitations,
+        fanout=fanout,
+        sender=sender,
+        digests=digests,
+        resolver=resolver,
+    )
     return proc

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -45,4 +47,58 @@ def invitation(event_id: str, data: PersonInvited, *, public_url: str, sender: s
     msg["Content-Language"] = "de"
     msg.set_content(_env.get_template("invitation.txt").render(context))
     msg.add_alternative(_env.get_template("invitation.html").render(context), subtype="html")
+    return msg
+
+
+def notification(
+    *, to: str, name: str, title: str, body: str, link: str, public_url: str, sender: str, message_key: str
+) -> EmailMessage:
+    """A single notification: plain text and HTML, a link to the thing and to the preferences."""
+    context = {
+        "name": name,
+        "title": title,
+        "body": body,
+        "link": f"{public_url}{link}",
+        "preferences": f"{public_url}/einstellungen/benachrichtigungen",
+    }
+    return _message(to, title, "notification", context, sender=sender, message_key=message_key)
+
+
+def digest(
+    *,
+    to: str,
+    name: str,
+    period_label: str,
+    items: list[dict[str, str]],
+    public_url: str,
+    sender: str,
+    message_key: str,
+) -> EmailMessage:
+    context = {
+        "name": name,
+        "period": period_label,
+        "preferences": f"{public_url}/einstellungen/benachrichtigungen",
+        "items": [{**i, "link": f"{public_url}{i['link']}"} for i in items],
+    }
+    subject = (
+        f"Ihre Zusammenfassung ({period_label}): {len(items)} Neuigkeit{'en' if len(items) != 1 else ''}"
+    )
+    return _message(to, subject, "digest", context, sender=sender, message_key=message_key)
+
+
+def _message(
+    to: str, subject: str, template: str, context: Mapping[str, Any], *, sender: str, message_key: str
+) -> EmailMessage:
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Date"] = format_datetime(datetime.now(UTC))
+    msg["Message-ID"] = message_id(message_key, to)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["Content-Language"] = "de"
+    # RFC 2369/8058: mail programs offer "unsubscribe"; it leads to the preferences page
+    msg["List-Unsubscribe"] = f"<{context['preferences']}>"
+    msg.set_content(_env.get_template(f"{template}.txt").render(context))
+    msg.add_alternative(_env.get_template(f"{template}.html").render(context), subtype="html")
     return msg

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from services.contracts.common import Empty, Health
@@ -36,6 +36,7 @@ class ServiceProcess:
         self.consumers: list[EventConsumer] = []
         # the composition root's parts by name, for operations tooling and fault tests
         self.parts: dict[str, Any] = {}
+        self._on_stop: list[Callable[[], Awaitable[None]]] = []
 
     @classmethod
     async def start(cls, settings: Settings, service: str) -> ServiceProcess:
@@ -78,11 +79,18 @@ class ServiceProcess:
         await retry("consumer", consumer.start)
         self.consumers.append(consumer)
 
+    def on_stop(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Background work of the composition root, stopped before the connections close."""
+        self._on_stop.append(callback)
+
     async def stop(self) -> None:
         # stop taking requests, finish those running, then the background work
         if self.rpc:
             with contextlib.suppress(Exception):
                 await self.rpc.stop()
+        for callback in reversed(self._on_stop):
+            with contextlib.suppress(Exception):
+                await callback()
         for consumer in self.consumers:
             await consumer.stop()
         if self.relay:

@@ -38,6 +38,8 @@ class Settings:
     login_window_seconds: int = 900
     session_ttl_seconds: int = 8 * 3600
     invitation_ttl_days: int = 14
+    # local time (Europe/Berlin) at which daily and (on Mondays) weekly digests go out
+    digest_time: str = "07:00"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -65,6 +67,7 @@ class Settings:
             argon2_time_cost=int(e.get("ARGON2_TIME_COST") or d.argon2_time_cost),
             argon2_memory_kib=int(e.get("ARGON2_MEMORY_KIB") or d.argon2_memory_kib),
             rpc_timeout=float(e.get("RPC_TIMEOUT") or d.rpc_timeout),
+            digest_time=e.get("DIGEST_TIME") or d.digest_time,
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -1,0 +1,66 @@
+"""Inbox and notification preferences."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post, put
+from litestar.di import Provide
+from litestar.params import Parameter
+
+from gateway.auth import api_principal, gateway_of
+from gateway.clients.notifications import NotificationsClient
+from services.contracts import notifications as n
+from services.contracts.envelope import Principal
+
+PreferenceMap = dict[str, n.Preference]
+
+
+def _client(request: Request[Any, Any, Any]) -> NotificationsClient:
+    return NotificationsClient(gateway_of(request).rpc)
+
+
+class NotificationController(Controller):
+    path = "/api/v1/notifications"
+    tags = ["Benachrichtigungen"]
+    dependencies = {"principal": Provide(api_principal)}
+
+    @get("/", summary="Eingang: Benachrichtigungen der angemeldeten Person, die neuesten zuerst")
+    async def list(
+        self,
+        request: Request[Any, Any, Any],
+        principal: Principal,
+        unread: bool = False,
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+    ) -> n.NotificationPage:
+        return await _client(request).inbox(principal, n.ListInbox(unread=unread, limit=limit, cursor=cursor))
+
+    @post("/read-all", status_code=204, summary="Alle als gelesen markieren")
+    async def read_all(self, request: Request[Any, Any, Any], principal: Principal) -> None:
+        await _client(request).mark_all_read(principal)
+
+    @post("/{entry_id:str}/read", status_code=204, summary="Als gelesen markieren")
+    async def read(
+        self,
+        request: Request[Any, Any, Any],
+        principal: Principal,
+        entry_id: Annotated[str, Parameter(max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")],
+    ) -> None:
+        await _client(request).mark_read(principal, entry_id)
+
+
+class PreferenceController(Controller):
+    path = "/api/v1/notification-preferences"
+    tags = ["Benachrichtigungen"]
+    dependencies = {"principal": Provide(api_principal)}
+
+    @get("/", summary="Wie die Person über welche Ereignisart informiert wird")
+    async def get(self, request: Request[Any, Any, Any], principal: Principal) -> PreferenceMap:
+        return (await _client(request).preferences(principal)).items
+
+    @put("/", summary="Einstellungen ändern: {event_type: {email: immediate|daily|weekly|off, inapp: bool}}")
+    async def put(
+        self, request: Request[Any, Any, Any], principal: Principal, data: PreferenceMap
+    ) -> PreferenceMap:
+        return (await _client(request).set_preferences(principal, data)).items

@@ -1,0 +1,49 @@
+"""Transport adapter: NATS micro endpoints of the notifications service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.contracts import notifications as n
+from services.contracts.common import Empty
+from services.contracts.envelope import Principal
+from services.notifications.service import InboxService
+from services.runtime.errors import Unauthorized
+from services.runtime.rpc import Endpoint
+
+E = n.Endpoints
+
+
+def _who(principal: Principal | None) -> Principal:
+    if principal is None:
+        raise Unauthorized()
+    return principal
+
+
+def endpoints(inbox: InboxService) -> list[Endpoint[Any]]:
+    async def list_inbox(p: Principal | None, r: n.ListInbox) -> n.NotificationPage:
+        return await inbox.inbox(_who(p), r)
+
+    async def unread(p: Principal | None, r: Empty) -> n.Unread:
+        return await inbox.unread(_who(p))
+
+    async def mark_read(p: Principal | None, r: n.MarkRead) -> None:
+        await inbox.mark_read(_who(p), r.id)
+
+    async def mark_all(p: Principal | None, r: Empty) -> None:
+        await inbox.mark_all_read(_who(p))
+
+    async def get_prefs(p: Principal | None, r: Empty) -> n.Preferences:
+        return await inbox.preferences(_who(p))
+
+    async def put_prefs(p: Principal | None, r: n.SetPreferences) -> n.Preferences:
+        return await inbox.set_preferences(_who(p), r)
+
+    return [
+        Endpoint(E.INBOX, n.ListInbox, list_inbox),
+        Endpoint(E.UNREAD, Empty, unread),
+        Endpoint(E.MARK_READ, n.MarkRead, mark_read),
+        Endpoint(E.MARK_ALL_READ, Empty, mark_all),
+        Endpoint(E.PREFERENCES_GET, Empty, get_prefs),
+        Endpoint(E.PREFERENCES_PUT, n.SetPreferences, put_prefs),
+    ]

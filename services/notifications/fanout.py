@@ -1,0 +1,110 @@
+"""Turn an event into what each recipient gets: an inbox entry, an immediate mail, or an item
+for the next digest — as each person chose. Every write has a natural id, so a redelivered
+event (or a second instance handling it) changes nothing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from services.contracts.envelope import Event
+from services.contracts.notifications import TOPIC_BY_TYPE
+from services.notifications import mails
+from services.notifications.messages import compose, preference
+from services.notifications.recipients import Resolver
+from services.notifications.repository import InboxRepository
+from services.runtime.consumer import Permanent
+
+log = logging.getLogger(__name__)
+
+
+class FanOut:
+    event_types = tuple(TOPIC_BY_TYPE)
+
+    def __init__(
+        self,
+        repo: InboxRepository,
+        resolver: Resolver,
+        *,
+        public_url: str,
+        sender: str,
+        on_mail: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.repo = repo
+        self.resolver = resolver
+        self.public_url = public_url
+        self.sender = sender
+        self.on_mail = on_mail
+
+    async def __call__(self, event: Event) -> None:
+        try:
+            data: dict[str, Any] = msgspec.json.decode(event.data)
+        except msgspec.DecodeError as exc:
+            raise Permanent(f"bad data: {exc}") from exc
+        audience = await self.resolver.resolve(event.type, data)
+        if not audience.people:
+            return
+        message = compose(event.type, data, audience.context)
+        now = datetime.now(UTC)
+        queued = False
+        for person in audience.people:
+            choice = preference(await self.repo.preferences_of(person.id), event.type)
+            key = f"{event.id}:{person.id}"
+            if choice.inapp:
+                await self.repo.add_inbox(
+                    {
+                        "_id": key,
+                        "person_id": person.id,
+                        "event_id": event.id,
+                        "event_type": event.type,
+                        "title": message.title,
+                        "body": message.body,
+                        "link": message.link,
+                        "created_at": now,
+                        "read_at": None,
+                    }
+                )
+            if choice.email == "immediate":
+                mail = mails.notification(
+                    to=person.email,
+                    name=person.name,
+                    title=message.title,
+                    body=message.body,
+                    link=message.link,
+                    public_url=self.public_url,
+                    sender=self.sender,
+                    message_key=key,
+                )
+                queued |= await self.repo.queue_mail(
+                    {
+                        "_id": key,
+                        "to": person.email,
+                        "raw": mail.as_bytes(),
+                        "state": "pending",
+                        "attempts": 0,
+                        "created_at": now,
+                        "next_attempt_at": None,
+                        "kind": event.type,
+                    }
+                )
+            elif choice.email in ("daily", "weekly"):
+                await self.repo.add_digest_item(
+                    {
+                        "_id": key,
+                        "person_id": person.id,
+                        "name": person.name,
+                        "email": person.email,
+                        "period": choice.email,
+                        "title": message.title,
+                        "body": message.body,
+                        "link": message.link,
+                        "created_at": now,
+                        "digest": None,
+                    }
+                )
+        if queued:
+            self.on_mail()

@@ -1,0 +1,85 @@
+"""What a person is told about an event: German title, text and link. No I/O.
+
+Context (the need's title, organisation names) is looked up by the caller and passed in, so
+these functions stay pure and testable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from services.contracts import notifications as n
+from services.contracts.notifications import TOPIC_BY_TYPE
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    title: str
+    body: str
+    link: str
+
+
+def compose(event_type: str, data: dict[str, Any], ctx: dict[str, Any]) -> Message:
+    """`ctx` holds `title` (of the need or pilot) and `org` (the acting organisation's name)."""
+    title = ctx.get("title", "")
+    org = ctx.get("org", "")
+    if event_type == "need.supported":
+        return Message(
+            f"„{title}“: {org} ist auch betroffen",
+            f"{org} hat beim Bedarf „{title}“ „Betrifft uns auch“ gewählt.",
+            f"/bedarfe/{data['need_id']}",
+        )
+    if event_type == "need.support_withdrawn":
+        return Message(
+            f"„{title}“: {org} ist nicht mehr betroffen",
+            f"{org} hat „Betrifft uns auch“ beim Bedarf „{title}“ zurückgezogen.",
+            f"/bedarfe/{data['need_id']}",
+        )
+    if event_type == "need.status_changed":
+        status = ctx.get("status_label", data.get("status", ""))
+        reason = f" Begründung: {data['reason']}" if data.get("reason") else ""
+        return Message(
+            f"„{title}“ ist jetzt: {status}",
+            f"Der Status des Bedarfs „{title}“ wurde auf „{status}“ gesetzt.{reason}",
+            f"/bedarfe/{data['need_id']}",
+        )
+    if event_type == "need.solution_added":
+        return Message(
+            f"Neuer Lösungsansatz für „{title}“",
+            f"{org} hat den Lösungsansatz „{data.get('title', '')}“ zum Bedarf „{title}“ ergänzt.",
+            f"/bedarfe/{data['need_id']}",
+        )
+    if event_type == "pilot.opened":
+        return Message(
+            f"Neues Pilotvorhaben: {data.get('title', title)}",
+            f"Zu einem Bedarf Ihrer Kommune gibt es das Pilotvorhaben „{data.get('title', title)}“ "
+            f"mit {data.get('capacity')} Plätzen. Ihre Kommune kann sich bis zum {ctx.get('deadline', '')} anmelden.",
+            f"/piloten/{data['pilot_id']}",
+        )
+    if event_type == "pilot.full":
+        return Message(
+            f"„{title}“ ist ausgebucht",
+            f"Alle {data.get('capacity')} Plätze im Pilotvorhaben „{title}“ sind vergeben; "
+            "weitere Anmeldungen kommen auf die Warteliste.",
+            f"/piloten/{data['pilot_id']}",
+        )
+    if event_type == "pilot.selection_made":
+        return Message(
+            f"Auswahl für „{title}“ getroffen",
+            f"Das Ministerium hat die teilnehmenden Kommunen für „{title}“ ausgewählt. "
+            "Auf der Seite des Pilotvorhabens sehen Sie, ob Ihre Kommune dabei ist.",
+            f"/piloten/{data['pilot_id']}",
+        )
+    return Message(event_type, "", "/")
+
+
+def preference(stored: dict[str, Any] | None, event_type: str) -> n.Preference:
+    """The person's choice for an event type, or the topic's default."""
+    if stored and event_type in stored:
+        value = stored[event_type]
+        return n.Preference(email=value["email"], inapp=bool(value["inapp"]))
+    topic = TOPIC_BY_TYPE.get(event_type)
+    if topic is None:
+        return n.Preference(email="off", inapp=False)
+    return n.Preference(email=topic.email, inapp=topic.inapp)

@@ -1,0 +1,72 @@
+"""Inbox and preferences: what a person sees and chooses. No transport code."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.contracts import notifications as n
+from services.contracts.envelope import Principal
+from services.notifications.messages import preference
+from services.notifications.repository import InboxRepository
+from services.runtime.errors import BadRequest, Invalid, NotFound, field
+
+
+class InboxService:
+    def __init__(self, repo: InboxRepository) -> None:
+        self.repo = repo
+
+    async def inbox(self, who: Principal, req: n.ListInbox) -> n.NotificationPage:
+        docs = await self.repo.inbox_of(who.person_id, unread_only=req.unread)
+        if req.cursor:
+            ids = [d["_id"] for d in docs]
+            if req.cursor not in ids:
+                raise BadRequest("Der Cursor ist ungültig.")
+            docs = docs[ids.index(req.cursor) + 1 :]
+        page = docs[: req.limit]
+        items = [
+            n.Notification(
+                id=d["_id"],
+                event_type=d["event_type"],
+                title=d["title"],
+                body=d["body"],
+                link=d.get("link"),
+                created_at=_aware(d["created_at"]),
+                read=d.get("read_at") is not None,
+            )
+            for d in page
+        ]
+        return n.NotificationPage(
+            items=items,
+            next_cursor=page[-1]["_id"] if len(docs) > req.limit else None,
+            unread=await self.repo.unread_count(who.person_id),
+        )
+
+    async def unread(self, who: Principal) -> n.Unread:
+        return n.Unread(count=await self.repo.unread_count(who.person_id))
+
+    async def mark_read(self, who: Principal, entry_id: str) -> None:
+        # the filter names the person: nobody marks another person's entries
+        if not await self.repo.mark_read(who.person_id, entry_id, datetime.now(UTC)):
+            raise NotFound("Diese Benachrichtigung gibt es nicht.")
+
+    async def mark_all_read(self, who: Principal) -> None:
+        await self.repo.mark_all_read(who.person_id, datetime.now(UTC))
+
+    async def preferences(self, who: Principal) -> n.Preferences:
+        stored = await self.repo.preferences_of(who.person_id)
+        return n.Preferences(items={t.event_type: preference(stored, t.event_type) for t in n.TOPICS})
+
+    async def set_preferences(self, who: Principal, req: n.SetPreferences) -> n.Preferences:
+        unknown = sorted(set(req.items) - set(n.TOPIC_BY_TYPE))
+        if unknown:
+            raise Invalid(
+                "Unbekannte Ereignisarten.", [field(f"items.{u}", "Unbekannte Ereignisart.") for u in unknown]
+            )
+        stored = await self.repo.preferences_of(who.person_id)
+        stored.update({k: {"email": v.email, "inapp": v.inapp} for k, v in req.items.items()})
+        await self.repo.set_preferences(who.person_id, stored)
+        return await self.preferences(who)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
