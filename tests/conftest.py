@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from gateway.app import create_app
 from services.directory.app import start as start_directory
@@ -61,7 +60,7 @@ def ferretdb(workdir: Path) -> Iterator[servers.Process]:
 
 
 @pytest.fixture(scope="session")
-def mailbox() -> Iterator[tuple[servers.Mailbox, Controller]]:
+def mailbox() -> Iterator[tuple[servers.Mailbox, servers.SmtpServer]]:
     box = servers.Mailbox()
     controller = servers.smtp_server(box)
     yield box, controller
@@ -70,7 +69,9 @@ def mailbox() -> Iterator[tuple[servers.Mailbox, Controller]]:
 
 @pytest.fixture
 def settings(
-    nats_server: servers.Process, ferretdb: servers.Process, mailbox: tuple[servers.Mailbox, Controller]
+    nats_server: servers.Process,
+    ferretdb: servers.Process,
+    mailbox: tuple[servers.Mailbox, servers.SmtpServer],
 ) -> Settings:
     return Settings(
         nats_url=f"nats://127.0.0.1:{nats_server.port}",
@@ -134,7 +135,9 @@ async def _cleanup(settings: Settings) -> None:
 
 
 @pytest.fixture
-async def stack(settings: Settings, mailbox: tuple[servers.Mailbox, Controller]) -> AsyncIterator[Stack]:
+async def stack(
+    settings: Settings, mailbox: tuple[servers.Mailbox, servers.SmtpServer]
+) -> AsyncIterator[Stack]:
     await seed_demo(settings)
     # demo addresses repeat from test to test; earlier stacks are stopped, so start empty
     mailbox[0].messages.clear()

@@ -133,10 +133,30 @@ class _Handler:
         return "250 OK"
 
 
-def smtp_server(box: Mailbox) -> Controller:
-    controller = Controller(_Handler(box), hostname="127.0.0.1", port=free_port())
-    controller.start()
-    return controller
+class SmtpServer:
+    """aiosmtpd on a fixed loopback port that can be stopped and started again (a Controller
+    cannot: stopping closes its event loop)."""
+
+    def __init__(self, box: Mailbox, port: int | None = None) -> None:
+        self.box = box
+        self.port = port or free_port()
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        if self._controller is None:
+            self._controller = Controller(_Handler(self.box), hostname="127.0.0.1", port=self.port)
+            self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+
+def smtp_server(box: Mailbox) -> SmtpServer:
+    server = SmtpServer(box)
+    server.start()
+    return server
 
 
 def have_binaries() -> list[str]:
