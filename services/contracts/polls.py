@@ -185,20 +185,10 @@ class BallotInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit
 
     choice: OptionId | None = None
     choices: Annotated[list[OptionId], msgspec.Meta(max_length=MAX_OPTIONS)] | None = None
-    points: (
-        Annotated[
-            dict[OptionId, Annotated[int, msgspec.Meta(ge=0, le=MAX_POINTS)]],
-            msgspec.Meta(max_length=MAX_OPTIONS),
-        ]
-        | None
-    ) = None
-    scores: (
-        Annotated[
-            dict[OptionId, Annotated[int, msgspec.Meta(ge=SCORE_MIN, le=SCORE_MAX)]],
-            msgspec.Meta(max_length=MAX_OPTIONS),
-        ]
-        | None
-    ) = None
+    # the ranges of points (0 to the budget) and scores (0-5) are checked by the service, which
+    # names the option in its error ("points.o2"); msgspec cannot name a dict key
+    points: Annotated[dict[OptionId, int], msgspec.Meta(max_length=MAX_OPTIONS)] | None = None
+    scores: Annotated[dict[OptionId, int], msgspec.Meta(max_length=MAX_OPTIONS)] | None = None
     ranking: Annotated[list[OptionId], msgspec.Meta(max_length=MAX_OPTIONS)] | None = None
 
 

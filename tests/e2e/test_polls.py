@@ -269,3 +269,24 @@ class TestVisibilityAndVoters:
         )
         late = await vote(member, poll["id"], choice=poll["options"][1]["id"])
         assert late.status_code == 409
+
+
+class TestOpenApi:
+    async def test_every_poll_and_topic_endpoint_is_documented(self, stack: Stack) -> None:
+        schema = (await stack.client().get("/api/schema/openapi.json")).json()
+        expected = {
+            "/api/v1/groups/{group_id}/topics": {"get", "post"},
+            "/api/v1/topics/{topic_id}": {"get", "patch"},
+            "/api/v1/polls": {"get", "post"},
+            "/api/v1/polls/{poll_id}": {"get"},
+            "/api/v1/polls/{poll_id}/ballot": {"get", "put"},
+            "/api/v1/polls/{poll_id}/results": {"get"},
+            "/api/v1/polls/{poll_id}/results/stream": {"get"},
+            "/api/v1/polls/{poll_id}/close": {"post"},
+            "/api/v1/polls/{poll_id}/ballots.csv": {"get"},
+        }
+        for path, methods in expected.items():
+            assert path in schema["paths"], path
+            assert set(schema["paths"][path]) >= methods, path
+            for method in methods:
+                assert schema["paths"][path][method]["summary"], (path, method)

@@ -7,6 +7,7 @@ touch each other's documents. Counts are always derived from the ballot document
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -115,25 +116,28 @@ class PollsRepository:
     async def ballot(self, poll_id: str, voter: str) -> Document | None:
         return await self.ballots.find_one({"_id": ballot_id(poll_id, voter)}, {"outbox": 0})
 
-    async def put_ballot(self, doc: Document, event: Document) -> bool:
-        """Store the voter's one ballot, replacing an earlier one; True if it replaced one.
+    async def put_ballot(self, doc: Document, event: Callable[[bool], Document]) -> tuple[bool, Document]:
+        """Store the voter's one ballot, replacing an earlier one. Returns whether it replaced
+        one, and the event `event(replaced)` that was put into its outbox.
 
         Events of the earlier ballot that still wait in its outbox are carried over.
         """
         for _ in range(3):
             existing = await self.ballots.find_one({"_id": doc["_id"]}, {"outbox": 1, "first_cast_at": 1})
             if existing is None:
+                entry = event(False)
                 try:
-                    await self.ballots.insert_one({**doc, "first_cast_at": doc["cast_at"], "outbox": [event]})
+                    await self.ballots.insert_one({**doc, "first_cast_at": doc["cast_at"], "outbox": [entry]})
                 except DuplicateKeyError:
                     continue  # the same voter's other request was first: replace it
-                return False
-            outbox = [*(existing.get("outbox") or []), event]
+                return False, entry
+            entry = event(True)
+            outbox = [*(existing.get("outbox") or []), entry]
             first = existing.get("first_cast_at", doc["cast_at"])
             await self.ballots.replace_one(
                 {"_id": doc["_id"]}, {**doc, "first_cast_at": first, "outbox": outbox}, upsert=True
             )
-            return True
+            return True, entry
         raise RuntimeError("ballot could not be stored")
 
     async def ballots_of(self, poll_id: str) -> list[Document]:

@@ -141,13 +141,15 @@ def ballot_content(method: c.Method, option_ids: Sequence[str], ballot: c.Ballot
     elif method.kind == "dot":
         points = ballot.points or {}
         for option, value in points.items():
-            if _known(option_ids, option, f"points.{option}", errors) and (
-                method.max_per_option is not None and value > method.max_per_option
-            ):
+            if not _known(option_ids, option, f"points.{option}", errors):
+                continue
+            if value < 0:
+                errors.append(field(f"points.{option}", "Punkte können nicht negativ sein."))
+            elif method.max_per_option is not None and value > method.max_per_option:
                 errors.append(
                     field(f"points.{option}", f"Höchstens {method.max_per_option} Punkt(e) je Option.")
                 )
-        total = sum(points.values())
+        total = sum(v for v in points.values() if v > 0)
         budget = method.points or 0
         if total > budget:
             errors.append(field("points", f"Sie haben {total} Punkte vergeben, erlaubt sind {budget}."))
@@ -156,8 +158,13 @@ def ballot_content(method: c.Method, option_ids: Sequence[str], ballot: c.Ballot
         content = {"points": [points.get(o, 0) for o in option_ids]}
     elif method.kind == "score":
         scores = ballot.scores or {}
-        for option in scores:
-            _known(option_ids, option, f"scores.{option}", errors)
+        for option, value in scores.items():
+            if _known(option_ids, option, f"scores.{option}", errors) and not (
+                c.SCORE_MIN <= value <= c.SCORE_MAX
+            ):
+                errors.append(
+                    field(f"scores.{option}", f"Bewertungen reichen von {c.SCORE_MIN} bis {c.SCORE_MAX}.")
+                )
         content = {"scores": [scores.get(o, 0) for o in option_ids]}
     else:
         ranking = ballot.ranking or []

@@ -389,20 +389,19 @@ class PollsService:
             "cast_at": now,
             **content,
         }
-        replaced = await self.repo.ballot(doc["_id"], voter) is not None
-        event = outbox_entry(
-            c.EVENT_BALLOT_CAST,
-            c.BallotCast(
+
+        def event(replaced: bool) -> Document:
+            data = c.BallotCast(
                 poll_id=doc["_id"],
                 voter=voter,
                 voters=doc["voters"],
                 cast_by=who.person_id,
                 replaced=replaced,
-            ),
-            subject=f"polls/{doc['_id']}",
-        )
-        await self.repo.put_ballot(ballot, event)
-        self.on_outbox(self.repo.ballots, ballot["_id"], [event])
+            )
+            return outbox_entry(c.EVENT_BALLOT_CAST, data, subject=f"polls/{doc['_id']}")
+
+        _, cast_event = await self.repo.put_ballot(ballot, event)
+        self.on_outbox(self.repo.ballots, ballot["_id"], [cast_event])
         self.on_ballots_changed(doc["_id"])
         return c.Ballot(
             poll_id=doc["_id"],
