@@ -1,0 +1,1 @@
+"""Surveys (Umfragen): questionnaires the ministry builds and Kommunen answer."""
