@@ -30,11 +30,13 @@ from gateway.api.needs import NeedController, PilotController
 from gateway.api.notifications import NotificationController, PreferenceController
 from gateway.api.polls import PollController, TopicController
 from gateway.api.session import SessionController, TokenController
+from gateway.api.surveys import SurveyController
 from gateway.middleware import EdgeMiddleware
 from gateway.problems import DETAILS, handle
 from gateway.sessions import SessionStore
 from gateway.state import Gateway
 from gateway.web.needs import NeedPages, PilotPages
+from gateway.web.notifications import NotificationPages
 from gateway.web.pages import Pages
 from services.runtime.lifecycle import retry
 from services.runtime.natsconn import Connection, connect
@@ -143,9 +145,11 @@ def create_app(
             PreferenceController,
             TopicController,
             PollController,
+            SurveyController,
             Pages,
             NeedPages,
             PilotPages,
+            NotificationPages,
             create_static_files_router(
                 path="/static", directories=[HERE / "static"], include_in_schema=False
             ),

@@ -15,6 +15,7 @@ from gateway import i18n
 from gateway.api.session import log_in, session_cookie
 from gateway.auth import PRE_SESSION_COOKIE, Auth, form_csrf_ok, form_csrf_token, gateway_of, resolve
 from gateway.clients.directory import DirectoryClient
+from gateway.clients.notifications import NotificationsClient
 from gateway.i18n import gettext as _
 from gateway.web.forms import FormErrors
 from services.runtime.errors import DomainError
@@ -53,8 +54,15 @@ async def render(
                 secure=gateway_of(request).settings.secure_cookies,
             )
         )
+    unread: int | None = None
+    if auth.principal is not None:
+        try:
+            unread = await NotificationsClient(gateway_of(request).rpc).unread(auth.principal, timeout=1.0)
+        except DomainError:
+            unread = None  # the page still works while the notifications service is away
     ctx = {
         "user": auth.session,
+        "unread": unread,
         "csrf_token": csrf,
         "path": request.url.path,
         "lang": i18n.current.get(),
