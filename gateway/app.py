@@ -30,7 +30,6 @@ from gateway.api.needs import NeedController, PilotController
 from gateway.api.notifications import NotificationController, PreferenceController
 from gateway.api.polls import PollController, TopicController
 from gateway.api.session import SessionController, TokenController
-from gateway.api.surveys import SurveyController
 from gateway.middleware import EdgeMiddleware
 from gateway.problems import DETAILS, handle
 from gateway.sessions import SessionStore
@@ -145,7 +144,6 @@ def create_app(
             PreferenceController,
             TopicController,
             PollController,
-            SurveyController,
             Pages,
             NeedPages,
             PilotPages,
