@@ -27,9 +27,10 @@ from gateway.api.directory import (
 )
 from gateway.api.health import healthz, readyz
 from gateway.api.needs import NeedController, PilotController
-from gateway.api.notifications import NotificationController, PreferenceController
+from gateway.api.notifications import NotificationController, PreferenceController, WebhookController
 from gateway.api.polls import PollController, TopicController
 from gateway.api.session import SessionController, TokenController
+from gateway.api.surveys import SurveyController
 from gateway.middleware import EdgeMiddleware
 from gateway.problems import DETAILS, handle
 from gateway.sessions import SessionStore
@@ -37,6 +38,7 @@ from gateway.state import Gateway
 from gateway.web.needs import NeedPages, PilotPages
 from gateway.web.notifications import NotificationPages
 from gateway.web.pages import Pages
+from gateway.web.polls import PollPages, TopicPages
 from services.runtime.lifecycle import retry
 from services.runtime.natsconn import Connection, connect
 from services.runtime.rpc import RpcClient
@@ -142,9 +144,13 @@ def create_app(
             PilotController,
             NotificationController,
             PreferenceController,
+            WebhookController,
             TopicController,
             PollController,
+            SurveyController,
             Pages,
+            PollPages,
+            TopicPages,
             NeedPages,
             PilotPages,
             NotificationPages,

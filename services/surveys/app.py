@@ -10,15 +10,18 @@ from __future__ import annotations
 from services.runtime.process import ServiceProcess
 from services.runtime.settings import Settings
 from services.surveys.polls import app as polls
+from services.surveys.questionnaires import app as questionnaires
 
 
 class SurveysProcess(ServiceProcess):
     """The service process plus the parts' background work, stopped before the process."""
 
     polls: polls.PollsPart
+    questionnaires: questionnaires.QuestionnairesPart
 
     async def stop(self) -> None:
         await self.polls.stop()
+        await self.questionnaires.stop()
         await super().stop()
 
 
@@ -26,8 +29,15 @@ async def start(settings: Settings) -> ServiceProcess:
     proc = await SurveysProcess.start(settings, "surveys")
     assert isinstance(proc, SurveysProcess)
     proc.polls = await polls.setup(proc)
-    proc.polls.service.on_outbox = proc.outbox(proc.polls.repository.outbox_collections).written
-    await proc.serve(proc.polls.endpoints())
+    proc.questionnaires = await questionnaires.setup(proc)
+    relay = proc.outbox(
+        [*proc.polls.repository.outbox_collections, *proc.questionnaires.repository.outbox_collections]
+    )
+    proc.polls.service.on_outbox = relay.written
+    proc.questionnaires.service.on_outbox = relay.written
+    await proc.serve([*proc.polls.endpoints(), *proc.questionnaires.endpoints()])
     proc.polls.start_closer()
+    proc.questionnaires.start_deadlines()
     proc.parts.update(polls=proc.polls.service, polls_repository=proc.polls.repository)
+    proc.parts.update(surveys=proc.questionnaires.service, surveys_repository=proc.questionnaires.repository)
     return proc

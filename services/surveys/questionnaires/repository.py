@@ -1,0 +1,165 @@
+"""Every query of surveys. Filters are built from typed values only.
+
+- `surveys`: one document per survey (definition, state, addressees stored at publishing);
+- `survey_responses`: one document per response, `_id = "<survey>:<Kommune or person>"`; a save
+  sets the whole answers map in one write (last save wins, never a mix of two drafts);
+- `survey_milestones`: once-only facts with a natural `_id` (`"<survey>:closing_soon"`,
+  `"<survey>:closed"`), whose unique id makes them idempotent across instances;
+- `survey_reminders`: one document per reminder the ministry asked for.
+Each document carries its events in `outbox` (relayed by the process's outbox relay).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
+
+from services.runtime.mongo import AsyncDatabase, Document
+
+
+def response_id(survey_id: str, respondent_id: str) -> str:
+    return f"{survey_id}:{respondent_id}"
+
+
+class QuestionnairesRepository:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.surveys = db["surveys"]
+        self.responses = db["survey_responses"]
+        self.milestones = db["survey_milestones"]
+        self.reminders = db["survey_reminders"]
+
+    @property
+    def outbox_collections(self) -> list[Any]:
+        return [self.surveys, self.responses, self.milestones, self.reminders]
+
+    async def create_indexes(self) -> None:
+        await self.responses.create_index([("survey_id", ASCENDING)])
+        await self.reminders.create_index([("survey_id", ASCENDING)])
+
+    # surveys --------------------------------------------------------------------------
+
+    async def insert_survey(self, doc: Document) -> None:
+        await self.surveys.insert_one(doc)
+
+    async def survey(self, survey_id: str) -> Document | None:
+        return await self.surveys.find_one({"_id": survey_id}, {"outbox": 0})
+
+    async def surveys_all(self, *, with_addressed: bool = False) -> list[Document]:
+        projection: Document = {"outbox": 0} if with_addressed else {"outbox": 0, "addressed": 0}
+        return await self.surveys.find({}, projection).to_list(None)
+
+    async def surveys_for(self, keys: list[str]) -> list[Document]:
+        """Published or closed surveys addressed to one of `keys` (a Kommune or a person)."""
+        return await self.surveys.find(
+            {"status": {"$in": ["published", "closed"]}, "addressed_keys": {"$in": keys}},
+            {"outbox": 0, "addressed": 0},
+        ).to_list(None)
+
+    async def surveys_published(self) -> list[Document]:
+        return await self.surveys.find({"status": "published"}, {"outbox": 0, "addressed": 0}).to_list(None)
+
+    async def update_draft(self, survey_id: str, revision: int, fields: Document) -> bool:
+        result = await self.surveys.update_one(
+            {"_id": survey_id, "status": "draft", "revision": revision},
+            {"$set": {**fields, "revision": revision + 1}},
+        )
+        return result.matched_count > 0
+
+    async def delete_draft(self, survey_id: str) -> bool:
+        result = await self.surveys.delete_one({"_id": survey_id, "status": "draft"})
+        return result.deleted_count > 0
+
+    async def publish(self, survey_id: str, revision: int, fields: Document, outbox: list[Document]) -> bool:
+        result = await self.surveys.update_one(
+            {"_id": survey_id, "status": "draft", "revision": revision},
+            {
+                "$set": {**fields, "status": "published", "revision": revision + 1},
+                "$push": {"outbox": {"$each": outbox}},
+            },
+        )
+        return result.matched_count > 0
+
+    async def mark_closed(self, survey_id: str, fields: Document) -> None:
+        await self.surveys.update_one(
+            {"_id": survey_id, "status": "published"}, {"$set": {**fields, "status": "closed"}}
+        )
+
+    # milestones and reminders ---------------------------------------------------------
+
+    async def insert_milestone(self, doc: Document) -> bool:
+        try:
+            await self.milestones.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def milestone(self, milestone_id: str) -> Document | None:
+        return await self.milestones.find_one({"_id": milestone_id}, {"outbox": 0})
+
+    async def milestone_ids(self, ids: list[str]) -> set[str]:
+        found = await self.milestones.find({"_id": {"$in": ids}}, {"_id": 1}).to_list(None)
+        return {d["_id"] for d in found}
+
+    async def insert_reminder(self, doc: Document) -> None:
+        await self.reminders.insert_one(doc)
+
+    async def reminder_times(self, survey_id: str) -> list[datetime]:
+        docs = await self.reminders.find({"survey_id": survey_id}, {"at": 1}).to_list(None)
+        return sorted(d["at"] for d in docs)
+
+    # responses ------------------------------------------------------------------------
+
+    async def response(self, rid: str) -> Document | None:
+        return await self.responses.find_one({"_id": rid}, {"outbox": 0})
+
+    async def responses_of(self, survey_id: str, *, state: str | None = None) -> list[Document]:
+        query: Document = {"survey_id": survey_id}
+        if state is not None:
+            query["state"] = state
+        return await self.responses.find(query, {"outbox": 0}).to_list(None)
+
+    async def response_states(self, ids: list[str]) -> dict[str, str]:
+        docs = await self.responses.find({"_id": {"$in": ids}}, {"state": 1}).to_list(None)
+        return {d["_id"]: d["state"] for d in docs}
+
+    async def save_draft(self, rid: str, base: Document, fields: Document) -> bool:
+        """Sets the whole answers map of a draft in one write, creating the draft if need be.
+        False when the response is submitted (a draft cannot overwrite it)."""
+        if await self._set_draft(rid, fields):
+            return True
+        try:
+            await self.responses.insert_one({**base, **fields, "_id": rid, "state": "draft", "outbox": []})
+        except DuplicateKeyError:
+            # a colleague created it at the same moment, or it is submitted
+            return await self._set_draft(rid, fields)
+        return True
+
+    async def _set_draft(self, rid: str, fields: Document) -> bool:
+        result = await self.responses.update_one({"_id": rid, "state": "draft"}, {"$set": fields})
+        return result.matched_count > 0
+
+    async def submit(self, rid: str, base: Document, fields: Document, outbox: list[Document]) -> bool:
+        """Draft (or nothing) → submitted with these answers, in one write. False if it was
+        submitted already."""
+        change = {"$set": {**fields, "state": "submitted"}, "$push": {"outbox": {"$each": outbox}}}
+        result = await self.responses.update_one({"_id": rid, "state": "draft"}, change)
+        if result.matched_count:
+            return True
+        try:
+            await self.responses.insert_one(
+                {**base, **fields, "_id": rid, "state": "submitted", "outbox": outbox}
+            )
+        except DuplicateKeyError:
+            result = await self.responses.update_one({"_id": rid, "state": "draft"}, change)
+            return result.matched_count > 0
+        return True
+
+    async def reopen(self, rid: str, fields: Document, outbox: list[Document]) -> bool:
+        result = await self.responses.update_one(
+            {"_id": rid, "state": "submitted"},
+            {"$set": {**fields, "state": "draft"}, "$push": {"outbox": {"$each": outbox}}},
+        )
+        return result.matched_count > 0

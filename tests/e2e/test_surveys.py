@@ -1,0 +1,243 @@
+"""Surveys through the gateway on the real stack: build, publish, answer every kind with
+conditions (including a chain), draft/submit/reopen/close, results."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from services.contracts import directory as d
+from services.contracts.envelope import Principal
+from services.runtime.rpc import RpcClient
+from tests.conftest import Stack
+from tests.e2e.surveys_support import (
+    GOOD_ANSWERS,
+    QUESTIONS,
+    closes_in,
+    count,
+    definition,
+    kommune,
+    published,
+)
+
+
+class TestBuildAndPublish:
+    async def test_draft_edit_publish_freezes_questions(self, stack: Stack) -> None:
+        ministry = await stack.login()
+        created = await ministry.post("/api/v1/surveys", json=definition())
+        assert created.status_code == 201, created.text
+        draft = created.json()
+        assert (
+            draft["state"] == "draft" and draft["revision"] == 0 and len(draft["questions"]) == len(QUESTIONS)
+        )
+
+        changed = await ministry.put(
+            f"/api/v1/surveys/{draft['id']}", json={**definition(), "title": "Neuer Titel", "revision": 0}
+        )
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["title"] == "Neuer Titel" and changed.json()["revision"] == 1
+        stale = await ministry.put(f"/api/v1/surveys/{draft['id']}", json={**definition(), "revision": 0})
+        assert stale.status_code == 409, "an edit from an old revision is refused"
+
+        # a Kommune does not see drafts at all
+        magdeburg = await stack.login(kommune("15003"))
+        assert (await magdeburg.get(f"/api/v1/surveys/{draft['id']}")).status_code == 404
+        assert (await magdeburg.get("/api/v1/surveys")).json()["items"] == []
+
+        publish = await ministry.post(f"/api/v1/surveys/{draft['id']}/publish")
+        assert publish.status_code == 200, publish.text
+        assert publish.json()["state"] == "open" and publish.json()["addressed_count"] == 3
+        frozen = await ministry.put(f"/api/v1/surveys/{draft['id']}", json={**definition(), "revision": 2})
+        assert frozen.status_code == 409
+        assert (await ministry.post(f"/api/v1/surveys/{draft['id']}/publish")).status_code == 409
+        assert (await ministry.delete(f"/api/v1/surveys/{draft['id']}")).status_code == 409
+
+        mine = (await magdeburg.get("/api/v1/surveys")).json()["items"]
+        assert [s["id"] for s in mine] == [draft["id"]]
+        assert mine[0]["addressed_to_me"] is True and mine[0]["my_response"] == "none"
+
+    async def test_definition_problems_are_all_named(self, stack: Stack) -> None:
+        ministry = await stack.login()
+        bad = definition(
+            questions=[
+                {"id": "a", "kind": "single", "label": "A", "options": ["nur eine"]},
+                {"id": "b", "kind": "scale", "label": "B", "min": 1, "max": 7},
+                {"id": "c", "kind": "text", "label": "C", "show_if": {"question": "z", "equals": "x"}},
+            ],
+            audience={"kind": "landkreis"},
+        )
+        response = await ministry.post("/api/v1/surveys", json=bad)
+        assert response.status_code == 422
+        assert {e["field"] for e in response.json()["errors"]} == {
+            "questions[0].options",
+            "questions[1].min",
+            "questions[2].show_if.question",
+            "audience.ids",
+        }
+        assert await count(stack, "surveys") == 0
+
+    async def test_only_the_ministry_builds(self, stack: Stack) -> None:
+        magdeburg = await stack.login(kommune("15003"))
+        assert (await magdeburg.post("/api/v1/surveys", json=definition())).status_code == 403
+
+    async def test_audience_of_a_landkreis_and_of_an_ag(self, stack: Stack) -> None:
+        ministry = await stack.login()
+        kreis = await published(ministry, audience={"kind": "landkreis", "ids": ["15082", "15003"]})
+        # Anhalt-Bitterfeld's two demo Kommunen plus the kreisfreie Stadt Magdeburg
+        progress = (await ministry.get(f"/api/v1/surveys/{kreis['id']}/progress")).json()
+        assert sorted(e["organisation"]["id"] for e in progress["missing"]) == [
+            "15003",
+            "15082015",
+            "15082180",
+        ]
+        assert [g["kreis"]["name"] for g in progress["groups"]] == [
+            "Anhalt-Bitterfeld",
+            "Magdeburg, Landeshauptstadt",
+        ]
+
+        rpc = RpcClient(stack.processes["surveys"].conn.nc, stack.settings.names)
+        members = await rpc.call(
+            d.SERVICE,
+            d.Endpoints.GROUP_MEMBERS,
+            d.GetGroupMembers(group_id="ag-technik"),
+            d.MemberList,
+            principal=Principal.for_service("test"),
+        )
+        group = await published(ministry, audience={"kind": "group", "ids": ["ag-technik"]})
+        expected = {m.organisation_id for m in members.items} - {"15"}
+        assert group["addressed_count"] == len(expected) > 0
+
+        unknown = await ministry.post(
+            "/api/v1/surveys", json=definition(audience={"kind": "organisations", "ids": ["99999"]})
+        )
+        response = await ministry.post(f"/api/v1/surveys/{unknown.json()['id']}/publish")
+        assert response.status_code == 422 and response.json()["errors"][0]["field"] == "audience.ids"
+
+
+class TestAnswering:
+    async def test_every_kind_with_a_condition_chain_draft_submit_reopen(self, stack: Stack) -> None:
+        ministry = await stack.login()
+        survey = await published(ministry)
+        sid = survey["id"]
+        magdeburg = await stack.login(kommune("15003"))
+        colleague = await stack.login(kommune("15003"))
+
+        empty = (await magdeburg.get(f"/api/v1/surveys/{sid}/response")).json()
+        assert empty["state"] == "none" and empty["organisation"]["id"] == "15003"
+
+        # a draft may be incomplete; the chain dms → produkt → produkt_name is still closed
+        draft = await magdeburg.put(f"/api/v1/surveys/{sid}/response", json={"answers": {"dms": "Nein"}})
+        assert draft.status_code == 200, draft.text
+        assert draft.json()["state"] == "draft" and draft.json()["updated_by"]["id"] == "demo-15003"
+        assert {"produkt", "produkt_name"} <= set(draft.json()["hidden"])
+
+        # submitting names every problem at its question; hidden questions are not asked for
+        incomplete = await colleague.post(f"/api/v1/surveys/{sid}/response/submit")
+        assert incomplete.status_code == 422
+        assert {e["field"] for e in incomplete.json()["errors"]} == {"stellen", "reife"}
+
+        # with dms = Ja the chain opens: produkt is required, and "Anderes" asks for its name
+        chain: dict[str, Any] = {**GOOD_ANSWERS, "produkt_name": ""}
+        response = await colleague.post(f"/api/v1/surveys/{sid}/response/submit", json={"answers": chain})
+        assert response.status_code == 422
+        assert [e["field"] for e in response.json()["errors"]] == ["produkt_name"]
+
+        ok = await colleague.post(f"/api/v1/surveys/{sid}/response/submit", json={"answers": GOOD_ANSWERS})
+        assert ok.status_code == 200, ok.text
+        body = ok.json()
+        assert body["state"] == "submitted" and body["answers"] == GOOD_ANSWERS and body["can_edit"] is False
+        assert body["submitted_by"]["id"] == "demo-15003"
+
+        # submitted: a draft save cannot overwrite it
+        late = await magdeburg.put(f"/api/v1/surveys/{sid}/response", json={"answers": {"dms": "Nein"}})
+        assert late.status_code == 409
+        assert (await magdeburg.post(f"/api/v1/surveys/{sid}/response/submit")).status_code == 409
+
+        reopened = await magdeburg.post(f"/api/v1/surveys/{sid}/response/reopen")
+        assert reopened.status_code == 200 and reopened.json()["state"] == "draft"
+        assert reopened.json()["answers"] == GOOD_ANSWERS, "reopening keeps the answers"
+        # now dms = Nein: produkt and produkt_name are hidden and dropped from the submission
+        resubmitted = await magdeburg.post(
+            f"/api/v1/surveys/{sid}/response/submit", json={"answers": {**GOOD_ANSWERS, "dms": "Nein"}}
+        )
+        assert resubmitted.status_code == 200, resubmitted.text
+        stored = resubmitted.json()["answers"]
+        assert "produkt" not in stored and "produkt_name" not in stored and stored["dms"] == "Nein"
+        assert (await magdeburg.get(f"/api/v1/surveys/{sid}")).json()["my_response"] == "submitted"
+
+    async def test_hidden_answers_are_kept_in_a_draft(self, stack: Stack) -> None:
+        survey = await published(await stack.login())
+        halle = await stack.login(kommune("15002"))
+        answers = {"dms": "Nein", "produkt": "Produkt B"}
+        saved = await halle.put(f"/api/v1/surveys/{survey['id']}/response", json={"answers": answers})
+        assert saved.json()["answers"] == answers and "produkt" in saved.json()["hidden"]
+
+    async def test_after_close_nothing_changes(self, stack: Stack) -> None:
+        ministry = await stack.login()
+        survey = await published(ministry)
+        sid = survey["id"]
+        dessau = await stack.login(kommune("15001"))
+        await dessau.post(f"/api/v1/surveys/{sid}/response/submit", json={"answers": GOOD_ANSWERS})
+        closed = await ministry.post(f"/api/v1/surveys/{sid}/close")
+        assert closed.status_code == 200 and closed.json()["state"] == "closed"
+        assert (await ministry.post(f"/api/v1/surveys/{sid}/close")).status_code == 409
+        for call in (
+            dessau.put(f"/api/v1/surveys/{sid}/response", json={"answers": {"dms": "Nein"}}),
+            dessau.post(f"/api/v1/surveys/{sid}/response/submit"),
+            dessau.post(f"/api/v1/surveys/{sid}/response/reopen"),
+        ):
+            assert (await call).status_code == 409
+        halle = await stack.login(kommune("15002"))
+        assert (await halle.put(f"/api/v1/surveys/{sid}/response", json={"answers": {}})).status_code == 409
+        assert (await ministry.post(f"/api/v1/surveys/{sid}/reminders")).status_code == 409
+        response = (await dessau.get(f"/api/v1/surveys/{sid}/response")).json()
+        assert response["state"] == "submitted" and response["answers"] == GOOD_ANSWERS
+
+    async def test_closes_by_itself_when_the_time_is_up(self, stack: Stack) -> None:
+        ministry = await stack.login()
+        survey = await published(ministry)
+        svc = stack.processes["surveys"].parts["surveys"]
+        closes = datetime.fromisoformat(survey["closes_at"])
+        await svc.run_deadlines(closes + timedelta(seconds=1))
+        after = (await ministry.get(f"/api/v1/surveys/{survey['id']}")).json()
+        assert after["state"] == "closed" and after["closed_at"] is not None
+
+    async def test_scheduled_survey_cannot_be_answered_yet(self, stack: Stack) -> None:
+        survey = await published(await stack.login(), opens_at=closes_in(days=2))
+        assert survey["state"] == "scheduled"
+        halle = await stack.login(kommune("15002"))
+        response = await halle.put(f"/api/v1/surveys/{survey['id']}/response", json={"answers": {}})
+        assert response.status_code == 409
+
+
+class TestPersonSurveys:
+    @pytest.mark.parametrize("anonymous", [False, True])
+    async def test_each_person_answers_and_anonymous_results_name_nobody(
+        self, stack: Stack, anonymous: bool
+    ) -> None:
+        ministry = await stack.login()
+        questions = [{"id": "meinung", "kind": "text", "label": "Ihre Meinung", "required": True}]
+        survey = await published(
+            ministry,
+            questions=questions,
+            audience={"kind": "organisations", "ids": ["15003", "15002"]},
+            respond_as="person",
+            anonymous=anonymous,
+        )
+        assert survey["addressed_count"] == 2, "one demo person in each Kommune"
+        for ags in ("15003", "15002"):
+            person = await stack.login(kommune(ags))
+            response = await person.post(
+                f"/api/v1/surveys/{survey['id']}/response/submit", json={"answers": {"meinung": f"aus {ags}"}}
+            )
+            assert response.status_code == 200, response.text
+            assert response.json()["person"]["id"] == f"demo-{ags}"
+        results = (await ministry.get(f"/api/v1/surveys/{survey['id']}/results")).json()
+        texts = results["questions"][0]["texts"]
+        assert sorted(t["text"] for t in texts) == ["aus 15002", "aus 15003"]
+        if anonymous:
+            assert all(t["by"] is None for t in texts) and results["anonymous"] is True
+        else:
+            assert all(t["by"] and "Team" in t["by"] for t in texts)
