@@ -27,7 +27,7 @@ from gateway.api.directory import (
 )
 from gateway.api.health import healthz, readyz
 from gateway.api.needs import NeedController, PilotController
-from gateway.api.notifications import NotificationController, PreferenceController, WebhookController
+from gateway.api.notifications import NotificationController, PreferenceController
 from gateway.api.polls import PollController, TopicController
 from gateway.api.session import SessionController, TokenController
 from gateway.api.surveys import SurveyController
@@ -38,7 +38,6 @@ from gateway.state import Gateway
 from gateway.web.needs import NeedPages, PilotPages
 from gateway.web.notifications import NotificationPages
 from gateway.web.pages import Pages
-from gateway.web.polls import PollPages, TopicPages
 from services.runtime.lifecycle import retry
 from services.runtime.natsconn import Connection, connect
 from services.runtime.rpc import RpcClient
@@ -144,13 +143,10 @@ def create_app(
             PilotController,
             NotificationController,
             PreferenceController,
-            WebhookController,
             TopicController,
             PollController,
             SurveyController,
             Pages,
-            PollPages,
-            TopicPages,
             NeedPages,
             PilotPages,
             NotificationPages,
