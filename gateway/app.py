@@ -27,7 +27,7 @@ from gateway.api.directory import (
 )
 from gateway.api.health import healthz, readyz
 from gateway.api.needs import NeedController, PilotController
-from gateway.api.notifications import NotificationController, PreferenceController
+from gateway.api.notifications import NotificationController, PreferenceController, WebhookController
 from gateway.api.polls import PollController, TopicController
 from gateway.api.session import SessionController, TokenController
 from gateway.api.surveys import SurveyController
@@ -143,6 +143,7 @@ def create_app(
             PilotController,
             NotificationController,
             PreferenceController,
+            WebhookController,
             TopicController,
             PollController,
             SurveyController,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post, put
+from litestar import Controller, Request, delete, get, post, put
 from litestar.di import Provide
 from litestar.params import Parameter
 
@@ -14,6 +14,7 @@ from services.contracts import notifications as n
 from services.contracts.envelope import Principal
 
 PreferenceMap = dict[str, n.Preference]
+IdParam = Annotated[str, Parameter(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
 def _client(request: Request[Any, Any, Any]) -> NotificationsClient:
@@ -64,3 +65,44 @@ class PreferenceController(Controller):
         self, request: Request[Any, Any, Any], principal: Principal, data: PreferenceMap
     ) -> PreferenceMap:
         return (await _client(request).set_preferences(principal, data)).items
+
+
+class WebhookController(Controller):
+    path = "/api/v1/webhooks"
+    tags = ["Webhooks"]
+    dependencies = {"principal": Provide(api_principal)}
+
+    @post(
+        "/",
+        status_code=201,
+        summary="Webhook einrichten (Ministerium/Admin); das Geheimnis wird nur einmal gezeigt",
+        description="Zustellungen nach dem Standard-Webhooks-Verfahren (Header webhook-id, webhook-timestamp, "
+        "webhook-signature) mit dem CloudEvents-JSON des Ereignisses als Inhalt; `*` abonniert alle öffentlichen Ereignisse.",
+    )
+    async def create(
+        self, request: Request[Any, Any, Any], principal: Principal, data: n.CreateWebhook
+    ) -> n.CreatedWebhook:
+        return await _client(request).create_webhook(principal, data)
+
+    @get("/", summary="Eigene Webhooks (Admins: alle)")
+    async def list(self, request: Request[Any, Any, Any], principal: Principal) -> n.WebhookList:
+        return await _client(request).webhooks(principal)
+
+    @delete("/{webhook_id:str}", status_code=204, summary="Webhook entfernen")
+    async def remove(
+        self, request: Request[Any, Any, Any], principal: Principal, webhook_id: IdParam
+    ) -> None:
+        await _client(request).delete_webhook(principal, webhook_id)
+
+    @get("/{webhook_id:str}/deliveries", summary="Zustellversuche und Ergebnisse, die neuesten zuerst")
+    async def deliveries(
+        self,
+        request: Request[Any, Any, Any],
+        principal: Principal,
+        webhook_id: IdParam,
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
+        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+    ) -> n.DeliveryPage:
+        return await _client(request).deliveries(
+            principal, n.ListDeliveries(id=webhook_id, limit=limit, cursor=cursor)
+        )

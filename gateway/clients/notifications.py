@@ -33,3 +33,17 @@ class NotificationsClient:
     async def set_preferences(self, who: Principal, items: dict[str, n.Preference]) -> n.Preferences:
         req = n.SetPreferences(items=items)
         return await self.rpc.call(n.SERVICE, E.PREFERENCES_PUT, req, n.Preferences, principal=who)
+
+    async def create_webhook(self, who: Principal, req: n.CreateWebhook) -> n.CreatedWebhook:
+        return await self.rpc.call(n.SERVICE, E.WEBHOOK_CREATE, req, n.CreatedWebhook, principal=who)
+
+    async def webhooks(self, who: Principal) -> n.WebhookList:
+        return await self.rpc.call(n.SERVICE, E.WEBHOOK_LIST, Empty(), n.WebhookList, principal=who)
+
+    async def delete_webhook(self, who: Principal, webhook_id: str) -> None:
+        await self.rpc.call(
+            n.SERVICE, E.WEBHOOK_DELETE, n.WebhookId(id=webhook_id), type(None), principal=who
+        )
+
+    async def deliveries(self, who: Principal, req: n.ListDeliveries) -> n.DeliveryPage:
+        return await self.rpc.call(n.SERVICE, E.WEBHOOK_DELIVERIES, req, n.DeliveryPage, principal=who)

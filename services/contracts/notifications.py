@@ -107,7 +107,7 @@ class SetPreferences(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 WebhookUrl = Annotated[str, msgspec.Meta(min_length=8, max_length=2000, pattern=r"^https?://[^\s<>\"]+$")]
-EventType = Annotated[str, msgspec.Meta(min_length=1, max_length=80, pattern=r"^[a-z_]+(\.[a-z_]+)+$")]
+EventType = Annotated[str, msgspec.Meta(min_length=1, max_length=80, pattern=r"^(\*|[a-z_]+(\.[a-z_]+)+)$")]
 
 
 class CreateWebhook(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -13,6 +13,7 @@ from services.notifications.mailqueue import MailSender
 from services.notifications.recipients import Resolver
 from services.notifications.repository import InboxRepository, NotificationsRepository
 from services.notifications.service import InboxService
+from services.notifications.webhooks import WebhookFanOut, WebhookRepository, WebhookSender, WebhookService
 from services.runtime.process import ServiceProcess
 from services.runtime.rpc import RpcClient
 from services.runtime.settings import Settings
@@ -45,7 +46,16 @@ async def start(settings: Settings) -> ServiceProcess:
     )
     await proc.consume("notifications-fanout", fanout.event_types, fanout)
 
-    await proc.serve(endpoints(InboxService(inbox_repo)))
+    hooks = WebhookRepository(proc.db)
+    await hooks.create_indexes()
+    # a separate consumer and sender: a slow receiver never holds up mail or the inbox
+    hook_sender = WebhookSender(hooks, inbox_repo)
+    hook_sender.start()
+    proc.on_stop(hook_sender.stop)
+    hook_fanout = WebhookFanOut(hooks, on_delivery=hook_sender.wake)
+    await proc.consume("notifications-webhooks", hook_fanout.event_types, hook_fanout)
+
+    await proc.serve(endpoints(InboxService(inbox_repo), WebhookService(hooks)))
     proc.parts.update(
         repository=repo,
         inbox=inbox_repo,
@@ -54,5 +64,7 @@ async def start(settings: Settings) -> ServiceProcess:
         sender=sender,
         digests=digests,
         resolver=resolver,
+        webhooks=hooks,
+        webhook_sender=hook_sender,
     )
     return proc

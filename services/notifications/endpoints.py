@@ -8,6 +8,7 @@ from services.contracts import notifications as n
 from services.contracts.common import Empty
 from services.contracts.envelope import Principal
 from services.notifications.service import InboxService
+from services.notifications.webhooks import WebhookService
 from services.runtime.errors import Unauthorized
 from services.runtime.rpc import Endpoint
 
@@ -20,7 +21,7 @@ def _who(principal: Principal | None) -> Principal:
     return principal
 
 
-def endpoints(inbox: InboxService) -> list[Endpoint[Any]]:
+def endpoints(inbox: InboxService, webhooks: WebhookService) -> list[Endpoint[Any]]:
     async def list_inbox(p: Principal | None, r: n.ListInbox) -> n.NotificationPage:
         return await inbox.inbox(_who(p), r)
 
@@ -39,7 +40,23 @@ def endpoints(inbox: InboxService) -> list[Endpoint[Any]]:
     async def put_prefs(p: Principal | None, r: n.SetPreferences) -> n.Preferences:
         return await inbox.set_preferences(_who(p), r)
 
+    async def create_webhook(p: Principal | None, r: n.CreateWebhook) -> n.CreatedWebhook:
+        return await webhooks.create(_who(p), r)
+
+    async def list_webhooks(p: Principal | None, r: Empty) -> n.WebhookList:
+        return await webhooks.list(_who(p))
+
+    async def delete_webhook(p: Principal | None, r: n.WebhookId) -> None:
+        await webhooks.delete(_who(p), r.id)
+
+    async def deliveries(p: Principal | None, r: n.ListDeliveries) -> n.DeliveryPage:
+        return await webhooks.deliveries(_who(p), r)
+
     return [
+        Endpoint(E.WEBHOOK_CREATE, n.CreateWebhook, create_webhook),
+        Endpoint(E.WEBHOOK_LIST, Empty, list_webhooks),
+        Endpoint(E.WEBHOOK_DELETE, n.WebhookId, delete_webhook),
+        Endpoint(E.WEBHOOK_DELIVERIES, n.ListDeliveries, deliveries),
         Endpoint(E.INBOX, n.ListInbox, list_inbox),
         Endpoint(E.UNREAD, Empty, unread),
         Endpoint(E.MARK_READ, n.MarkRead, mark_read),

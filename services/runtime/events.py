@@ -74,7 +74,24 @@ def encode_event(entry: Document, source: str) -> bytes:
         dataversion=str(entry.get("version", "1")),
         data=msgspec.Raw(_encoder.encode(entry["data"])),
     )
-    return _encoder.encode(event)
+    return encode_cloudevent(event)
+
+
+def encode_cloudevent(event: Event) -> bytes:
+    """CloudEvents 1.0 JSON: the required attributes always, optional ones only when set."""
+    out: dict[str, object] = {
+        "specversion": event.specversion,
+        "id": event.id,
+        "source": event.source,
+        "type": event.type,
+        "time": event.time,
+        "datacontenttype": event.datacontenttype,
+        "dataversion": event.dataversion,
+    }
+    if event.subject is not None:
+        out["subject"] = event.subject
+    out["data"] = event.data
+    return _encoder.encode(out)
 
 
 async def ensure_stream(js: JetStreamContext, names: Names, replicas: int = 1) -> None:

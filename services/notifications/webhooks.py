@@ -1,0 +1,364 @@
+"""Outbound webhooks: every public event, as its CloudEvents JSON, to each subscribed URL.
+
+Deliveries are one document per subscription and event (`"<subscription>:<event>"`), so a
+redelivered event or a second service instance never posts twice. Requests are signed as the
+Standard Webhooks spec says; failures are retried with growing pauses for more than a day, each
+attempt is logged, and a subscription whose deliveries keep failing is switched off with a
+notice in its owner's inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from pymongo.errors import DuplicateKeyError
+
+from services.contracts import notifications as n
+from services.contracts.envelope import Event, Principal
+from services.runtime.errors import Forbidden, NotFound
+from services.runtime.events import encode_cloudevent
+from services.runtime.mongo import AsyncDatabase, Document
+
+log = logging.getLogger(__name__)
+
+# Events that carry secrets never leave the platform.
+INTERNAL_EVENTS = frozenset({"person.invited"})
+# Pauses before the 2nd, 3rd, … attempt: together more than a day.
+RETRY_DELAYS = (5, 30, 120, 300, 900, 1800, 3600, 7200, 14400, 28800, 28800, 28800)
+# a subscription is switched off after this many deliveries in a row failed for good
+DISABLE_AFTER = 3
+CLAIM_LEASE = timedelta(seconds=120)
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """`webhook-signature` value per the Standard Webhooks spec (HMAC-SHA256, base64)."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    content = f"{message_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class WebhookRepository:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.subscriptions = db["webhooks"]
+        self.deliveries = db["webhook_deliveries"]
+        self.claims = db["webhook_claims"]
+
+    async def create_indexes(self) -> None:
+        await self.deliveries.create_index([("state", 1)])
+        await self.deliveries.create_index([("subscription_id", 1)])
+
+    async def active_for(self, event_type: str) -> list[Document]:
+        docs = await self.subscriptions.find({"active": True}).to_list(None)
+        return [d for d in docs if event_type in d["event_types"] or "*" in d["event_types"]]
+
+    async def add_delivery(self, doc: Document) -> bool:
+        try:
+            await self.deliveries.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def due(self, now: datetime, limit: int = 50) -> list[Document]:
+        docs = await self.deliveries.find({"state": "pending"}).to_list(None)
+        due = [d for d in docs if _aware(d["next_attempt_at"]) <= now]
+        return sorted(due, key=lambda d: (_aware(d["next_attempt_at"]), d["_id"]))[:limit]
+
+    async def claim(self, delivery_id: str, now: datetime) -> bool:
+        try:
+            await self.claims.insert_one({"_id": delivery_id, "at": now})
+            return True
+        except DuplicateKeyError:
+            pass
+        claim = await self.claims.find_one({"_id": delivery_id})
+        if claim is not None and _aware(claim["at"]) >= now - CLAIM_LEASE:
+            return False
+        await self.claims.replace_one({"_id": delivery_id}, {"_id": delivery_id, "at": now}, upsert=True)
+        return True
+
+    async def record(self, delivery_id: str, attempt: Document, update: Document) -> None:
+        await self.deliveries.update_one(
+            {"_id": delivery_id}, {"$push": {"attempts": attempt}, "$set": update}
+        )
+        await self.claims.delete_one({"_id": delivery_id})
+
+
+class WebhookService:
+    """Subscriptions: created by the ministry or admins, visible to their creator (all to admins)."""
+
+    def __init__(self, repo: WebhookRepository) -> None:
+        self.repo = repo
+
+    @staticmethod
+    def _view(doc: Document) -> n.Webhook:
+        return n.Webhook(
+            id=doc["_id"],
+            url=doc["url"],
+            event_types=list(doc["event_types"]),
+            active=doc["active"],
+            created_at=_aware(doc["created_at"]),
+            disabled_reason=doc.get("disabled_reason"),
+        )
+
+    async def create(self, who: Principal, req: n.CreateWebhook) -> n.CreatedWebhook:
+        if not who.is_ministry:
+            raise Forbidden("Webhooks richten das Ministerium und die Administration ein.")
+        webhook_id = uuid.uuid4().hex
+        secret = new_secret()
+        types = sorted(set(req.event_types) - INTERNAL_EVENTS)
+        await self.repo.subscriptions.insert_one(
+            {
+                "_id": webhook_id,
+                "url": req.url,
+                "event_types": types,
+                "secret": secret,
+                "active": True,
+                "created_by": who.person_id,
+                "created_at": datetime.now(UTC),
+                "failures_in_row": 0,
+            }
+        )
+        return n.CreatedWebhook(id=webhook_id, url=req.url, event_types=types, secret=secret)
+
+    async def _owned(self, who: Principal, webhook_id: str) -> Document:
+        if not who.is_ministry:
+            raise Forbidden("Webhooks verwalten das Ministerium und die Administration.")
+        doc = await self.repo.subscriptions.find_one({"_id": webhook_id})
+        if doc is None or (doc["created_by"] != who.person_id and "admin" not in who.roles):
+            raise NotFound("Diesen Webhook gibt es nicht.")
+        return doc
+
+    async def list(self, who: Principal) -> n.WebhookList:
+        if not who.is_ministry:
+            raise Forbidden("Webhooks sehen das Ministerium und die Administration.")
+        query = {} if "admin" in who.roles else {"created_by": who.person_id}
+        docs = await self.repo.subscriptions.find(query).to_list(None)
+        return n.WebhookList(
+            items=[self._view(d) for d in sorted(docs, key=lambda d: (d["created_at"], d["_id"]))]
+        )
+
+    async def delete(self, who: Principal, webhook_id: str) -> None:
+        await self._owned(who, webhook_id)
+        await self.repo.subscriptions.delete_one({"_id": webhook_id})
+
+    async def deliveries(self, who: Principal, req: n.ListDeliveries) -> n.DeliveryPage:
+        await self._owned(who, req.id)
+        docs = await self.repo.deliveries.find({"subscription_id": req.id}).to_list(None)
+        docs.sort(key=lambda d: (d["created_at"], d["_id"]), reverse=True)
+        if req.cursor:
+            ids = [d["_id"] for d in docs]
+            docs = docs[ids.index(req.cursor) + 1 :] if req.cursor in ids else []
+        page = docs[: req.limit]
+        items = [
+            n.Delivery(
+                id=d["_id"],
+                event_id=d["event_id"],
+                event_type=d["event_type"],
+                state=d["state"],
+                attempts=[
+                    n.Attempt(
+                        at=_aware(a["at"]),
+                        status=a.get("status"),
+                        error=a.get("error"),
+                        duration_ms=a["duration_ms"],
+                    )
+                    for a in d.get("attempts") or []
+                ],
+                next_attempt_at=_aware(d["next_attempt_at"]) if d["state"] == "pending" else None,
+            )
+            for d in page
+        ]
+        return n.DeliveryPage(items=items, next_cursor=page[-1]["_id"] if len(docs) > req.limit else None)
+
+
+class WebhookFanOut:
+    """Consumer: one pending delivery per matching subscription and event."""
+
+    event_types = (">",)
+
+    def __init__(self, repo: WebhookRepository, on_delivery: Callable[[], None] = lambda: None) -> None:
+        self.repo = repo
+        self.on_delivery = on_delivery
+
+    async def __call__(self, event: Event) -> None:
+        if event.type in INTERNAL_EVENTS:
+            return
+        subscriptions = await self.repo.active_for(event.type)
+        if not subscriptions:
+            return
+        body = encode_cloudevent(event)
+        now = datetime.now(UTC)
+        added = False
+        for sub in subscriptions:
+            added |= await self.repo.add_delivery(
+                {
+                    "_id": f"{sub['_id']}:{event.id}",
+                    "subscription_id": sub["_id"],
+                    "event_id": event.id,
+                    "event_type": event.type,
+                    "body": body,
+                    "state": "pending",
+                    "attempts": [],
+                    "created_at": now,
+                    "next_attempt_at": now,
+                }
+            )
+        if added:
+            self.on_delivery()
+
+
+class WebhookSender:
+    def __init__(
+        self,
+        repo: WebhookRepository,
+        inbox: Any,
+        *,
+        interval: float = 1.0,
+        timeout: float = 10.0,
+        concurrency: int = 10,
+        delays: tuple[int, ...] = RETRY_DELAYS,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.repo = repo
+        self.inbox = inbox
+        self.interval = interval
+        self.delays = delays
+        self.clock = clock
+        self._client = httpx.AsyncClient(
+            timeout=timeout, follow_redirects=False, headers={"user-agent": "GDST-Plattform-Webhooks/1"}
+        )
+        self._limit = asyncio.Semaphore(concurrency)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="webhook-sender")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._client.aclose()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
+            self._wake.clear()
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("webhook round failed: %r", exc)
+
+    async def run_once(self) -> int:
+        now = self.clock()
+        due = [d for d in await self.repo.due(now) if await self.repo.claim(d["_id"], now)]
+        results = await asyncio.gather(*(self._deliver(d) for d in due))
+        return sum(results)
+
+    async def _deliver(self, doc: Document) -> int:
+        async with self._limit:
+            sub = await self.repo.subscriptions.find_one({"_id": doc["subscription_id"]})
+            if sub is None or not sub["active"]:
+                await self.repo.record(
+                    doc["_id"],
+                    {
+                        "at": self.clock(),
+                        "status": None,
+                        "error": "Webhook entfernt oder deaktiviert",
+                        "duration_ms": 0,
+                    },
+                    {"state": "failed"},
+                )
+                return 0
+            body = bytes(doc["body"])
+            message_id = f"msg_{doc['event_id']}"  # the same for every attempt: receivers de-duplicate on it
+            timestamp = int(time.time())
+            headers = {
+                "content-type": "application/cloudevents+json",
+                "webhook-id": message_id,
+                "webhook-timestamp": str(timestamp),
+                "webhook-signature": sign(sub["secret"], message_id, timestamp, body),
+            }
+            started = time.monotonic()
+            status: int | None = None
+            error: str | None = None
+            try:
+                response = await self._client.post(sub["url"], content=body, headers=headers)
+                status = response.status_code
+                if not 200 <= status < 300:
+                    error = f"HTTP {status}"
+            except httpx.HTTPError as exc:
+                error = type(exc).__name__
+            attempt = {
+                "at": self.clock(),
+                "status": status,
+                "error": error,
+                "duration_ms": int((time.monotonic() - started) * 1000),
+            }
+            if error is None:
+                await self.repo.record(doc["_id"], attempt, {"state": "delivered"})
+                await self.repo.subscriptions.update_one(
+                    {"_id": sub["_id"]}, {"$set": {"failures_in_row": 0}}
+                )
+                return 1
+            tries = len(doc.get("attempts") or []) + 1
+            if tries <= len(self.delays):
+                await self.repo.record(
+                    doc["_id"],
+                    attempt,
+                    {"next_attempt_at": self.clock() + timedelta(seconds=self.delays[tries - 1])},
+                )
+                return 0
+            await self.repo.record(doc["_id"], attempt, {"state": "failed"})
+            await self._failed_for_good(sub)
+            return 0
+
+    async def _failed_for_good(self, sub: Document) -> None:
+        failures = int(sub.get("failures_in_row") or 0) + 1
+        update: Document = {"failures_in_row": failures}
+        if failures >= DISABLE_AFTER:
+            update.update(
+                active=False, disabled_reason=f"{failures} Zustellungen in Folge endgültig gescheitert"
+            )
+        await self.repo.subscriptions.update_one({"_id": sub["_id"]}, {"$set": update})
+        if failures >= DISABLE_AFTER:
+            await self.inbox.add_inbox(
+                {
+                    "_id": f"webhook-disabled:{sub['_id']}",
+                    "person_id": sub["created_by"],
+                    "event_id": sub["_id"],
+                    "event_type": "webhook.disabled",
+                    "title": "Webhook deaktiviert",
+                    "body": f"Der Webhook an {sub['url']} wurde nach {failures} endgültig gescheiterten Zustellungen "
+                    "abgeschaltet. Prüfen Sie den Empfänger und richten Sie den Webhook neu ein.",
+                    "link": None,
+                    "created_at": datetime.now(UTC),
+                    "read_at": None,
+                }
+            )

@@ -1,0 +1,163 @@
+"""Webhooks to a real HTTP receiver on loopback: signed, retried, logged, never twice."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from services.contracts.envelope import Event
+from services.notifications.webhooks import WebhookFanOut
+from tests.conftest import Stack
+from tests.e2e.needs_support import kommune, report
+from tests.support.http import serve
+
+
+@dataclass
+class Receiver:
+    """An ASGI app that records webhook posts; it can fail the first N of them."""
+
+    fail_first: int = 0
+    status_on_failure: int = 503
+    received: list[dict[str, Any]] = field(default_factory=list)
+    calls: int = 0
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        self.calls += 1
+        status = self.status_on_failure if self.calls <= self.fail_first else 200
+        if status == 200:
+            headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+            self.received.append({"headers": headers, "body": body})
+        await send(
+            {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/plain")]}
+        )
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def wait(self, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
+        for _ in range(int(timeout * 10)):
+            if len(self.received) >= count:
+                return self.received
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{count} deliveries expected, got {len(self.received)}")
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
+    app = Receiver()
+    async with serve(app) as url:  # type: ignore[arg-type]
+        yield app, url
+
+
+class TestWebhooks:
+    async def test_signed_cloudevent_delivered_once(
+        self, stack: Stack, receiver: tuple[Receiver, str]
+    ) -> None:
+        app, url = receiver
+        ministry = await stack.login()
+        created = await ministry.post(
+            "/api/v1/webhooks",
+            json={"url": f"{url}/hook", "event_types": ["need.reported", "person.invited"]},
+        )
+        assert created.status_code == 201, created.text
+        hook = created.json()
+        assert hook["secret"].startswith("whsec_") and hook["event_types"] == ["need.reported"], (
+            "internal events are never sent"
+        )
+        need = await report(await stack.login(kommune("15003")), "Webhook-Bedarf")
+        [delivery] = await app.wait(1)
+        # the receiver's own check, with the reference implementation of the spec
+        payload = Webhook(hook["secret"]).verify(delivery["body"], delivery["headers"])
+        assert payload["type"] == "need.reported" and payload["specversion"] == "1.0"
+        assert payload["data"]["need_id"] == need["id"]
+        assert delivery["headers"]["webhook-id"] == f"msg_{payload['id']}"
+        # the same event again (as after a lost ack) posts nothing new
+        fanout = stack.processes["notifications"].parts
+        await fanout["webhook_sender"].run_once()
+        event = msgspec.json.decode(delivery["body"], type=Event)
+        await WebhookFanOut(fanout["webhooks"])(event)
+        await fanout["webhook_sender"].run_once()
+        await asyncio.sleep(0.5)
+        assert len(app.received) == 1
+        log = (await ministry.get(f"/api/v1/webhooks/{hook['id']}/deliveries")).json()["items"]
+        assert [(d["event_type"], d["state"], len(d["attempts"])) for d in log] == [
+            ("need.reported", "delivered", 1)
+        ]
+        assert log[0]["attempts"][0]["status"] == 200
+
+    async def test_failing_receiver_is_retried_until_it_recovers(
+        self, stack: Stack, receiver: tuple[Receiver, str]
+    ) -> None:
+        app, url = receiver
+        app.fail_first = 2
+        sender = stack.processes["notifications"].parts["webhook_sender"]
+        sender.delays = (0, 0, 0)  # the real pauses grow to hours; here the retries come at once
+        ministry = await stack.login()
+        hook = (await ministry.post("/api/v1/webhooks", json={"url": url, "event_types": ["*"]})).json()
+        await report(await stack.login(kommune("15003")), "Erst scheitert es")
+        await app.wait(1)
+        log = (await ministry.get(f"/api/v1/webhooks/{hook['id']}/deliveries")).json()["items"]
+        [entry] = [d for d in log if d["event_type"] == "need.reported"]
+        assert entry["state"] == "delivered" and [a["status"] for a in entry["attempts"]] == [503, 503, 200]
+
+    async def test_persistent_failure_disables_with_a_notice(
+        self, stack: Stack, receiver: tuple[Receiver, str]
+    ) -> None:
+        app, url = receiver
+        app.fail_first = 1000
+        sender = stack.processes["notifications"].parts["webhook_sender"]
+        sender.delays = (0,)
+        ministry = await stack.login()
+        created = await ministry.post("/api/v1/webhooks", json={"url": url, "event_types": ["need.reported"]})
+        assert created.status_code == 201
+        magdeburg = await stack.login(kommune("15003"))
+        for i in range(3):
+            await report(magdeburg, f"Scheitert {i}")
+        for _ in range(100):
+            hooks = (await ministry.get("/api/v1/webhooks")).json()["items"]
+            if not hooks[0]["active"]:
+                break
+            await asyncio.sleep(0.1)
+        assert hooks[0]["active"] is False and "gescheitert" in hooks[0]["disabled_reason"]
+        inbox = (await ministry.get("/api/v1/notifications")).json()["items"]
+        assert [i["title"] for i in inbox] == ["Webhook deaktiviert"]
+        calls = app.calls
+        await report(magdeburg, "Nach dem Abschalten")
+        await asyncio.sleep(1.5)
+        assert app.calls == calls, "a disabled webhook gets nothing"
+
+    async def test_who_may_manage_webhooks(self, stack: Stack, receiver: tuple[Receiver, str]) -> None:
+        _, url = receiver
+        member = await stack.login(kommune("15003"))
+        assert (
+            await member.post("/api/v1/webhooks", json={"url": url, "event_types": ["*"]})
+        ).status_code == 403
+        ministry = await stack.login()
+        bad_url = await ministry.post("/api/v1/webhooks", json={"url": "ftp://x", "event_types": ["*"]})
+        assert bad_url.status_code == 422 and bad_url.json()["errors"][0]["field"] == "url"
+        bad_type = await ministry.post("/api/v1/webhooks", json={"url": url, "event_types": ["{$gt: 1}"]})
+        assert bad_type.status_code == 422
+        hook = (await ministry.post("/api/v1/webhooks", json={"url": url, "event_types": ["*"]})).json()
+        assert (await member.get(f"/api/v1/webhooks/{hook['id']}/deliveries")).status_code == 403
+        assert (await ministry.delete(f"/api/v1/webhooks/{hook['id']}")).status_code == 204
+        assert (await ministry.get(f"/api/v1/webhooks/{hook['id']}/deliveries")).status_code == 404
+        assert json.loads((await ministry.get("/api/v1/webhooks")).text)["items"] == []
