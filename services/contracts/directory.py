@@ -34,6 +34,7 @@ class Endpoints:
     ORGANISATIONS_BATCH = "organisations.batch"
     GROUP_MEMBERS = "groups.members.list"
     PEOPLE_OF_ORGANISATIONS = "people.by_organisations"
+    PEOPLE_BY_IDS = "people.by_ids"
 
 
 # --- views ------------------------------------------------------------------------------
@@ -130,6 +131,10 @@ class MemberList(msgspec.Struct, kw_only=True):
 class GetPeopleOfOrganisations(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     organisation_ids: Annotated[list[Id], msgspec.Meta(max_length=5000)]
     active_only: bool = True
+
+
+class GetPeople(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    ids: Annotated[list[Id], msgspec.Meta(max_length=5000)]
 
 
 class PeopleList(msgspec.Struct, kw_only=True):

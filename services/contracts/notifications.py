@@ -44,6 +44,18 @@ TOPICS: tuple[Topic, ...] = (
     ),
     Topic(event_type="pilot.full", label="Ein Pilotvorhaben ist ausgebucht", email="daily"),
     Topic(event_type="pilot.selection_made", label="Auswahl in einem Pilotvorhaben", email="immediate"),
+    Topic(event_type="survey.published", label="Eine neue Umfrage richtet sich an Sie", email="immediate"),
+    Topic(
+        event_type="survey.reminder_requested", label="Erinnerung an eine offene Umfrage", email="immediate"
+    ),
+    Topic(event_type="survey.closing_soon", label="Eine offene Umfrage endet bald", email="immediate"),
+    Topic(
+        event_type="poll.opened",
+        label="Eine neue Abstimmung, an der Sie teilnehmen können",
+        email="immediate",
+    ),
+    Topic(event_type="poll.closed", label="Ergebnis einer Abstimmung Ihrer AG", email="daily"),
+    Topic(event_type="topic.selected", label="Ihre AG hat ein Thema ausgewählt", email="daily"),
 )
 TOPIC_BY_TYPE = {t.event_type: t for t in TOPICS}
 

@@ -36,6 +36,9 @@ def endpoints(svc: DirectoryService) -> list[Endpoint[Any]]:
     async def people_of_orgs(p: Principal | None, r: c.GetPeopleOfOrganisations) -> c.PeopleList:
         return await svc.people_of_organisations(_who(p), r)
 
+    async def people_by_ids(p: Principal | None, r: c.GetPeople) -> c.PeopleList:
+        return await svc.people_by_ids(_who(p), r.ids)
+
     async def create_person(p: Principal | None, r: c.CreatePerson) -> c.Person:
         return await svc.create_person(_who(p), r)
 
@@ -78,6 +81,7 @@ def endpoints(svc: DirectoryService) -> list[Endpoint[Any]]:
         Endpoint(E.ORGANISATIONS_BATCH, c.GetOrganisations, orgs_batch),
         Endpoint(E.GROUP_MEMBERS, c.GetGroupMembers, group_members),
         Endpoint(E.PEOPLE_OF_ORGANISATIONS, c.GetPeopleOfOrganisations, people_of_orgs),
+        Endpoint(E.PEOPLE_BY_IDS, c.GetPeople, people_by_ids),
         Endpoint(E.PERSON_CREATE, c.CreatePerson, create_person),
         Endpoint(E.INVITATION_CREATE, c.CreateInvitation, invite),
         Endpoint(E.INVITATION_PEEK, c.PeekInvitation, peek, anonymous=True),

@@ -386,6 +386,12 @@ class DirectoryService:
         people = await self.repo.people_of_organisations(sorted(set(req.organisation_ids)))
         return c.PeopleList(items=[person_view(p) for p in people if p.get("active") or not req.active_only])
 
+    async def people_by_ids(self, caller: Principal, ids: list[str]) -> c.PeopleList:
+        """People with their email addresses, for the ministry and services only."""
+        if not caller.has_any("ministry", "admin", "service"):
+            raise Forbidden("Nur das Ministerium sieht die Angaben anderer Personen.")
+        return c.PeopleList(items=[person_view(p) for p in await self.repo.people_by_ids(sorted(set(ids)))])
+
     async def _check_membership(self, caller: Principal, req: c.Membership) -> None:
         if not caller.has_any("ministry", "lotse", "admin"):
             raise Forbidden("Nur Ministerium und Digital-Lotsen verwalten AG-Mitgliedschaften.")

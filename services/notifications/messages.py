@@ -71,6 +71,47 @@ def compose(event_type: str, data: dict[str, Any], ctx: dict[str, Any]) -> Messa
             "Auf der Seite des Pilotvorhabens sehen Sie, ob Ihre Kommune dabei ist.",
             f"/piloten/{data['pilot_id']}",
         )
+    if event_type in ("survey.published", "survey.reminder_requested", "survey.closing_soon"):
+        survey = data.get("title", "")
+        closes = ctx.get("closes", "")
+        link = f"/umfragen/{data['survey_id']}"
+        if event_type == "survey.published":
+            return Message(
+                f"Neue Umfrage: {survey}",
+                f"Das Ministerium bittet um Ihre Antwort auf die Umfrage „{survey}“ bis zum {closes}.",
+                link,
+            )
+        if event_type == "survey.reminder_requested":
+            return Message(
+                f"Erinnerung: {survey}",
+                f"Ihre Antwort auf die Umfrage „{survey}“ fehlt noch. Die Umfrage endet am {closes}.",
+                link,
+            )
+        return Message(
+            f"Umfrage endet bald: {survey}",
+            f"Die Umfrage „{survey}“ endet am {closes}. Ihre Antwort fehlt noch.",
+            link,
+        )
+    if event_type == "poll.opened":
+        return Message(
+            f"Neue Abstimmung: {data.get('title', '')}",
+            f"Sie können bis zum {ctx.get('closes', '')} an der Abstimmung „{data.get('title', '')}“ teilnehmen.",
+            f"/abstimmungen/{data['poll_id']}",
+        )
+    if event_type == "poll.closed":
+        winners = ", ".join(ctx.get("winners", [])) or "noch offen"
+        return Message(
+            f"Ergebnis: {data.get('title', '')}",
+            f"Die Abstimmung „{data.get('title', '')}“ ist beendet ({data.get('ballots', 0)} Stimmen). "
+            f"Gewählt: {winners}.",
+            f"/abstimmungen/{data['poll_id']}/ergebnis",
+        )
+    if event_type == "topic.selected":
+        return Message(
+            f"Thema ausgewählt: {data.get('title', '')}",
+            f"Ihre AG hat das Thema „{data.get('title', '')}“ ausgewählt.",
+            f"/themen/{data['topic_id']}",
+        )
     return Message(event_type, "", "/")
 
 

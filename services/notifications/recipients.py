@@ -34,6 +34,10 @@ class Audience:
     context: dict[str, Any] = field(default_factory=dict)
 
 
+def _local_date(value: str) -> str:
+    return datetime.fromisoformat(value).astimezone(BERLIN).strftime("%d.%m.%Y, %H:%M Uhr")
+
+
 class Resolver:
     def __init__(self, rpc: RpcClient) -> None:
         self.rpc = rpc
@@ -49,6 +53,47 @@ class Resolver:
             principal=ME,
         )
         return [Person(p.id, p.name, p.email, p.organisation_id) for p in found.items if p.active]
+
+    async def people_by_ids(self, person_ids: set[str]) -> list[Person]:
+        if not person_ids:
+            return []
+        found = await self.rpc.call(
+            d.SERVICE,
+            d.Endpoints.PEOPLE_BY_IDS,
+            d.GetPeople(ids=sorted(person_ids)),
+            d.PeopleList,
+            principal=ME,
+        )
+        return [Person(p.id, p.name, p.email, p.organisation_id) for p in found.items if p.active]
+
+    async def _voters(self, group_id: str | None, voters: str) -> list[Person]:
+        """An AG's members (or everyone in their Kommunen when Kommunen vote); without an AG, everyone."""
+        if group_id:
+            members = await self.rpc.call(
+                d.SERVICE,
+                d.Endpoints.GROUP_MEMBERS,
+                d.GetGroupMembers(group_id=group_id),
+                d.MemberList,
+                principal=ME,
+            )
+            if voters == "organisation":
+                return await self.people_of({m.organisation_id for m in members.items})
+            return await self.people_by_ids({m.person_id for m in members.items})
+        org_ids: set[str] = set()
+        cursor: str | None = None
+        while True:
+            page = await self.rpc.call(
+                d.SERVICE,
+                d.Endpoints.ORGANISATIONS_LIST,
+                d.ListOrganisations(limit=100, cursor=cursor),
+                d.OrganisationPage,
+                principal=ME,
+            )
+            org_ids |= {o.id for o in page.items}
+            if not page.next_cursor:
+                break
+            cursor = page.next_cursor
+        return await self.people_of(org_ids)
 
     async def _org_name(self, org_id: str) -> str:
         found = await self.rpc.call(
@@ -113,6 +158,20 @@ class Resolver:
                 await self.people_of(orgs),
                 {"title": data.get("title", ""), "deadline": closes.strftime("%d.%m.%Y")},
             )
+        if event_type in ("survey.published", "survey.reminder_requested", "survey.closing_soon"):
+            # the fact names who is addressed (or still missing); their people are looked up now
+            if data.get("respond_as") == "person" or data.get("person_ids"):
+                people = await self.people_by_ids(set(data.get("person_ids") or []))
+            else:
+                people = await self.people_of(set(data.get("organisation_ids") or []))
+            return Audience(people, {"closes": _local_date(data["closes_at"])})
+        if event_type in ("poll.opened", "poll.closed", "topic.selected"):
+            people = await self._voters(data.get("group_id"), data.get("voters", "person"))
+            ctx = {"closes": _local_date(data["closes_at"])} if data.get("closes_at") else {}
+            if event_type == "poll.closed":
+                labels = {o["option_id"]: o["label"] for o in data.get("ranking", [])}
+                ctx["winners"] = [labels.get(w, w) for w in data.get("winners", [])]
+            return Audience([p for p in people if p.id != actor and p.id != data.get("created_by")], ctx)
         if event_type in ("pilot.full", "pilot.selection_made"):
             pilot = await self._pilot(data["pilot_id"])
             orgs = {s.organisation.id for s in pilot.signups if s.status != "withdrawn"}
