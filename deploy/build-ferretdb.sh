@@ -35,7 +35,10 @@ if [[ -z "$GO" ]]; then
   fi
 fi
 
-if [[ -x "$OUT" ]] && "$OUT" --version 2>/dev/null | grep -qx "version: $VERSION"; then
+# capture the output first: piping into `grep -q`/`head` can kill the writer with SIGPIPE (exit 141),
+# which `set -o pipefail` turns into a failure
+installed_version() { "$OUT" --version 2>/dev/null || true; }
+if [[ -x "$OUT" ]] && grep -qx "version: $VERSION" <<<"$(installed_version)"; then
   echo "build-ferretdb: $OUT is already FerretDB $VERSION"
   exit 0
 fi
@@ -67,4 +70,5 @@ printf '%s\n' "$VERSION" >"$work/build/version/version.txt"
 echo "build-ferretdb: building $OUT (this takes a while on a cold Go cache)"
 (cd "$work" && "$GO" build -trimpath -o "$OUT.tmp" ./cmd/ferretdb)
 mv -f "$OUT.tmp" "$OUT"
-"$OUT" --version | head -n 1
+built="$(installed_version)"
+printf '%s\n' "${built%%$'\n'*}"
