@@ -7,6 +7,8 @@ Kommune only, or each addressed person); a survey not addressed to the caller is
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 import secrets
 import time
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CLOSING_SOON = timedelta(hours=72)
 MAX_SURVEY_DAYS = 366
+LOCK_STRIPES = 64
 
 
 def _now() -> datetime:
@@ -72,6 +75,14 @@ class QuestionnairesService:
         self.directory = directory
         self.closing_soon = closing_soon
         self.on_outbox: OutboxHook = ignore_outbox
+        # FerretDB's updates are read-modify-write: a draft save whose read came before a
+        # submission's write could turn the submission back into a draft. Writes to one response
+        # therefore go one after the other within an instance (striped locks, bounded memory).
+        self._locks = [asyncio.Lock() for _ in range(LOCK_STRIPES)]
+
+    def _lock(self, rid: str) -> asyncio.Lock:
+        digest = hashlib.blake2s(rid.encode(), digest_size=2).digest()
+        return self._locks[int.from_bytes(digest, "big") % LOCK_STRIPES]
 
     # --- views -------------------------------------------------------------------------
 
@@ -390,7 +401,9 @@ class QuestionnairesService:
             "updated_by": saver,
             "updated_at": _now(),
         }
-        if not await self.repo.save_draft(rid, self._base(doc, who), fields):
+        async with self._lock(rid):
+            saved = await self.repo.save_draft(rid, self._base(doc, who), fields)
+        if not saved:
             raise Conflict("Die Antwort ist bereits eingereicht. Öffnen Sie sie erneut, um sie zu ändern.")
         return self._response_view(doc, await self.repo.response(rid), who)
 
@@ -427,7 +440,9 @@ class QuestionnairesService:
             "submitted_by": saver,
             "submitted_at": now,
         }
-        if not await self.repo.submit(rid, base, fields, [event]):
+        async with self._lock(rid):
+            submitted = await self.repo.submit(rid, base, fields, [event])
+        if not submitted:
             raise Conflict("Die Antwort ist bereits eingereicht.")
         self.on_outbox(self.repo.responses, rid, [event])
         return self._response_view(doc, await self.repo.response(rid), who)
@@ -449,7 +464,9 @@ class QuestionnairesService:
             subject=f"surveys/{survey_id}",
         )
         fields = {"reopened_at": _now(), "reopened_by": who.person_id}
-        if not await self.repo.reopen(rid, fields, [event]):
+        async with self._lock(rid):
+            reopened = await self.repo.reopen(rid, fields, [event])
+        if not reopened:
             raise Conflict("Nur eine eingereichte Antwort kann wieder geöffnet werden.")
         self.on_outbox(self.repo.responses, rid, [event])
         return self._response_view(doc, await self.repo.response(rid), who)
