@@ -27,7 +27,12 @@ from gateway.api.directory import (
 )
 from gateway.api.health import healthz, readyz
 from gateway.api.needs import NeedController, PilotController
-from gateway.api.notifications import NotificationController, PreferenceController, WebhookController
+from gateway.api.notifications import (
+    AdminController,
+    NotificationController,
+    PreferenceController,
+    WebhookController,
+)
 from gateway.api.polls import PollController, TopicController
 from gateway.api.session import SessionController, TokenController
 from gateway.api.surveys import SurveyController
@@ -144,6 +149,7 @@ def create_app(
             NotificationController,
             PreferenceController,
             WebhookController,
+            AdminController,
             TopicController,
             PollController,
             SurveyController,

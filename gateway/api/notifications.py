@@ -106,3 +106,16 @@ class WebhookController(Controller):
         return await _client(request).deliveries(
             principal, n.ListDeliveries(id=webhook_id, limit=limit, cursor=cursor)
         )
+
+
+class AdminController(Controller):
+    path = "/api/v1/admin"
+    tags = ["Betrieb"]
+    dependencies = {"principal": Provide(api_principal)}
+
+    @get(
+        "/parked-events",
+        summary="Ereignisse, die der Benachrichtigungsdienst nicht verarbeiten konnte, mit Grund (Admin)",
+    )
+    async def parked(self, request: Request[Any, Any, Any], principal: Principal) -> n.ParkedList:
+        return await _client(request).parked(principal)

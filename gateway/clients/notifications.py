@@ -47,3 +47,6 @@ class NotificationsClient:
 
     async def deliveries(self, who: Principal, req: n.ListDeliveries) -> n.DeliveryPage:
         return await self.rpc.call(n.SERVICE, E.WEBHOOK_DELIVERIES, req, n.DeliveryPage, principal=who)
+
+    async def parked(self, who: Principal) -> n.ParkedList:
+        return await self.rpc.call(n.SERVICE, E.PARKED, Empty(), n.ParkedList, principal=who)

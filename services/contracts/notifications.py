@@ -71,6 +71,7 @@ class Endpoints:
     WEBHOOK_LIST = "webhooks.list"
     WEBHOOK_DELETE = "webhooks.delete"
     WEBHOOK_DELIVERIES = "webhooks.deliveries"
+    PARKED = "admin.parked"
 
 
 class Notification(msgspec.Struct, kw_only=True):
@@ -176,3 +177,19 @@ class ListDeliveries(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     id: Id
     limit: Limit = 50
     cursor: Cursor | None = None
+
+
+class ParkedEvent(msgspec.Struct, kw_only=True):
+    """An event a consumer could not handle; kept with the reason instead of blocking the stream."""
+
+    id: str
+    consumer: str
+    subject: str
+    type: str | None
+    event_id: str | None
+    reason: str
+    at: datetime
+
+
+class ParkedList(msgspec.Struct, kw_only=True):
+    items: list[ParkedEvent]

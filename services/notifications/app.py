@@ -55,7 +55,7 @@ async def start(settings: Settings) -> ServiceProcess:
     hook_fanout = WebhookFanOut(hooks, on_delivery=hook_sender.wake)
     await proc.consume("notifications-webhooks", hook_fanout.event_types, hook_fanout)
 
-    await proc.serve(endpoints(InboxService(inbox_repo), WebhookService(hooks)))
+    await proc.serve(endpoints(InboxService(inbox_repo, proc.db["processed_events"]), WebhookService(hooks)))
     proc.parts.update(
         repository=repo,
         inbox=inbox_repo,

@@ -52,7 +52,11 @@ def endpoints(inbox: InboxService, webhooks: WebhookService) -> list[Endpoint[An
     async def deliveries(p: Principal | None, r: n.ListDeliveries) -> n.DeliveryPage:
         return await webhooks.deliveries(_who(p), r)
 
+    async def parked(p: Principal | None, r: Empty) -> n.ParkedList:
+        return await inbox.parked(_who(p))
+
     return [
+        Endpoint(E.PARKED, Empty, parked),
         Endpoint(E.WEBHOOK_CREATE, n.CreateWebhook, create_webhook),
         Endpoint(E.WEBHOOK_LIST, Empty, list_webhooks),
         Endpoint(E.WEBHOOK_DELETE, n.WebhookId, delete_webhook),

@@ -45,10 +45,14 @@ class FanOut:
             data: dict[str, Any] = msgspec.json.decode(event.data)
         except msgspec.DecodeError as exc:
             raise Permanent(f"bad data: {exc}") from exc
-        audience = await self.resolver.resolve(event.type, data)
-        if not audience.people:
-            return
-        message = compose(event.type, data, audience.context)
+        try:
+            audience = await self.resolver.resolve(event.type, data)
+            if not audience.people:
+                return
+            message = compose(event.type, data, audience.context)
+        except (KeyError, TypeError, ValueError) as exc:
+            # the event lacks what its type promises: no retry will change that
+            raise Permanent(f"unbrauchbare Daten in {event.type}: {exc!r}") from exc
         now = datetime.now(UTC)
         queued = False
         for person in audience.people:

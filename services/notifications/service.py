@@ -3,17 +3,39 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from services.contracts import notifications as n
 from services.contracts.envelope import Principal
 from services.notifications.messages import preference
 from services.notifications.repository import InboxRepository
-from services.runtime.errors import BadRequest, Invalid, NotFound, field
+from services.runtime.errors import BadRequest, Forbidden, Invalid, NotFound, field
 
 
 class InboxService:
-    def __init__(self, repo: InboxRepository) -> None:
+    def __init__(self, repo: InboxRepository, processed: Any = None) -> None:
         self.repo = repo
+        self.processed = processed
+
+    async def parked(self, who: Principal) -> n.ParkedList:
+        if "admin" not in who.roles:
+            raise Forbidden("Geparkte Ereignisse sehen Administratorinnen und Administratoren.")
+        docs = await self.processed.find({"parked": True}, {"raw": 0}).to_list(None)
+        docs.sort(key=lambda d: (d["at"], d["_id"]), reverse=True)
+        return n.ParkedList(
+            items=[
+                n.ParkedEvent(
+                    id=d["_id"],
+                    consumer=d["consumer"],
+                    subject=d["subject"],
+                    type=d.get("type"),
+                    event_id=d.get("event_id"),
+                    reason=d["reason"],
+                    at=_aware(d["at"]),
+                )
+                for d in docs
+            ]
+        )
 
     async def inbox(self, who: Principal, req: n.ListInbox) -> n.NotificationPage:
         docs = await self.repo.inbox_of(who.person_id, unread_only=req.unread)

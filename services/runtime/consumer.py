@@ -1,10 +1,14 @@
 """A durable JetStream pull consumer with explicit acks and idempotency by event id.
 
 Outcome policy:
-- undecodable message -> `term()` (it can never succeed);
+- undecodable message -> parked with the reason, `term()` (it can never succeed);
 - event already processed by this consumer -> `ack()`;
-- handler raises `Permanent` -> recorded as failed (dead letter), `ack()`;
-- any other exception -> `nak(delay)` with exponential backoff, until `max_deliver`.
+- handler raises `Permanent` -> parked with the reason, `ack()`;
+- any other exception -> `nak(delay)` with exponential backoff; on the last allowed delivery the
+  event is parked with the reason and acknowledged, so it never blocks the stream and an admin
+  can see (and later replay) it.
+
+Parked events are documents with `parked: true` in the consumer's `processed_events`.
 """
 
 from __future__ import annotations
@@ -111,6 +115,10 @@ class EventConsumer:
             event = _decoder.decode(msg.data)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             log.error("undecodable event on %s: %s", msg.subject, exc)
+            sequence = msg.metadata.sequence.stream if msg.metadata else 0
+            await self._park(
+                f"{self.durable}:seq:{sequence}", msg.subject, None, f"nicht lesbar: {exc}", msg.data
+            )
             await _settle(msg.term())
             return
         key = f"{self.durable}:{event.id}"
@@ -121,11 +129,16 @@ class EventConsumer:
             await self.handler(event)
         except Permanent as exc:
             log.error("event %s (%s) failed for good: %s", event.id, event.type, exc)
-            await self._record(key, event, failed=str(exc))
+            await self._park(key, msg.subject, event, str(exc), msg.data)
             await _settle(msg.ack())
             return
         except Exception as exc:
             attempt = msg.metadata.num_delivered if msg.metadata else 1
+            if attempt >= self.max_deliver:
+                log.error("event %s (%s) parked after %s attempts: %r", event.id, event.type, attempt, exc)
+                await self._park(key, msg.subject, event, f"nach {attempt} Versuchen: {exc!r}", msg.data)
+                await _settle(msg.ack())
+                return
             delay = backoff(attempt)
             log.warning(
                 "event %s (%s) attempt %s failed, retry in %.1fs: %r",
@@ -140,12 +153,27 @@ class EventConsumer:
         await self._record(key, event)
         await _settle(msg.ack())
 
-    async def _record(self, key: str, event: Event, failed: str | None = None) -> None:
-        doc: Document = {"_id": key, "type": event.type, "at": datetime.now(UTC)}
-        if failed:
-            doc["failed"] = failed
+    async def _record(self, key: str, event: Event) -> None:
         with contextlib.suppress(DuplicateKeyError):
-            await self.processed.insert_one(doc)
+            await self.processed.insert_one({"_id": key, "type": event.type, "at": datetime.now(UTC)})
+
+    async def _park(self, key: str, subject: str, event: Event | None, reason: str, raw: bytes) -> None:
+        doc: Document = {
+            "_id": key,
+            "parked": True,
+            "consumer": self.durable,
+            "subject": subject,
+            "type": event.type if event else None,
+            "event_id": event.id if event else None,
+            "reason": reason[:1000],
+            "at": datetime.now(UTC),
+            "raw": raw[:65536],
+        }
+        try:
+            with contextlib.suppress(DuplicateKeyError):
+                await self.processed.insert_one(doc)
+        except Exception as exc:  # the database is away too: the log line is all that is left
+            log.error("could not park %s: %r", key, exc)
 
 
 async def _settle(aw: Awaitable[None]) -> None:
