@@ -43,6 +43,7 @@ from gateway.state import Gateway
 from gateway.web.needs import NeedPages, PilotPages
 from gateway.web.notifications import NotificationPages
 from gateway.web.pages import Pages
+from gateway.web.polls import PollPages, TopicPages
 from services.runtime.lifecycle import retry
 from services.runtime.natsconn import Connection, connect
 from services.runtime.rpc import RpcClient
@@ -154,6 +155,8 @@ def create_app(
             PollController,
             SurveyController,
             Pages,
+            PollPages,
+            TopicPages,
             NeedPages,
             PilotPages,
             NotificationPages,
