@@ -146,6 +146,7 @@ class TestMethods:
     async def test_schulze_reports_both_matrices_and_recounts_from_the_export(self, stack: Stack) -> None:
         ministry = await stack.login()
         poll = await open_poll(ministry, method={"kind": "schulze"})
+        assert poll["eligible"] == 25, "every active person: the ministry and 24 demo Kommunen"
         x, y, z = (o["id"] for o in poll["options"])
         voters = [(DESSAU, [y, x, z]), (HALLE, [x, y]), (MAGDEBURG, [x, z, y])]
         for email, ranking in voters:
@@ -249,6 +250,28 @@ class TestVisibilityAndVoters:
         result = await results(ministry, poll["id"])
         assert result["ballots"] == 1 and result["winners"] == [second]
         assert (await vote(ministry, poll["id"], choice=first)).status_code == 403, "the Land is no Kommune"
+
+    async def test_an_ags_kommunen_vote_once_each_by_any_colleague(self, stack: Stack) -> None:
+        ministry = await stack.login()
+        created = await ministry.post(
+            "/api/v1/people",
+            json={
+                "email": "kollege@magdeburg.example",
+                "name": "Kollege",
+                "organisation_id": "15003",
+                "roles": ["member"],
+                "password": "lange-genug-123",
+            },
+        )
+        assert created.status_code == 201, created.text
+        poll = await open_poll(ministry, voters="organisation", group_id=TECHNIK, method={"kind": "single"})
+        assert poll["eligible"] == 12, "the Kommunen of the AG's twelve members"
+        colleague = await stack.login("kollege@magdeburg.example", "lange-genug-123")
+        response = await vote(colleague, poll["id"], choice=poll["options"][0]["id"])
+        assert response.status_code == 200, "Magdeburg's team is in the AG, so any colleague votes for it"
+        assert response.json()["voter"] == "15003"
+        outsider = await stack.login(DESSAU)
+        assert (await vote(outsider, poll["id"], choice=poll["options"][0]["id"])).status_code == 403
 
     async def test_a_poll_closes_by_itself_when_its_time_is_up(self, stack: Stack) -> None:
         import asyncio

@@ -19,6 +19,8 @@ class Directory:
     def __init__(self, rpc: RpcClient) -> None:
         self.rpc = rpc
         self._groups_of: dict[str, tuple[float, frozenset[str]]] = {}
+        self._members: dict[str, tuple[float, list[d.Member]]] = {}
+        self._kinds: dict[str, tuple[float, str | None]] = {}
 
     async def groups_of(self, who: Principal) -> frozenset[str]:
         cached = self._groups_of.get(who.person_id)
@@ -32,21 +34,58 @@ class Directory:
         self._groups_of[who.person_id] = (now, groups)
         return groups
 
+    async def group_members(self, who: Principal, group_id: str) -> list[d.Member]:
+        """The AG's active members (remembered briefly, like the AGs of a person)."""
+        cached = self._members.get(group_id)
+        now = time.monotonic()
+        if cached and now - cached[0] < MEMBERSHIP_TTL_SECONDS:
+            return cached[1]
+        found = await self.rpc.call(
+            d.SERVICE,
+            d.Endpoints.GROUP_MEMBERS,
+            d.GetGroupMembers(group_id=group_id),
+            d.MemberList,
+            principal=who,
+        )
+        self._members[group_id] = (now, found.items)
+        return found.items
+
+    async def kommunen_of(self, who: Principal, organisation_ids: set[str]) -> set[str]:
+        """Those of the organisations that are Kommunen (not the Land)."""
+        if not organisation_ids:
+            return set()
+        found = await self.rpc.call(
+            d.SERVICE,
+            d.Endpoints.ORGANISATIONS_BATCH,
+            d.GetOrganisations(ids=sorted(organisation_ids)),
+            d.OrganisationList,
+            principal=who,
+        )
+        return {o.id for o in found.items if o.kind != "land"}
+
     async def group(self, who: Principal, group_id: str) -> d.Group | None:
         page = await self.rpc.call(d.SERVICE, d.Endpoints.GROUPS_LIST, Empty(), d.GroupPage, principal=who)
         return next((g for g in page.items if g.id == group_id), None)
 
-    async def organisation(self, who: Principal, org_id: str) -> d.Organisation | None:
+    async def organisation_kind(self, who: Principal, org_id: str) -> str | None:
+        """The kind of an organisation (None if there is none); kinds never change."""
+        cached = self._kinds.get(org_id)
+        if cached:
+            return cached[1]
         try:
-            return await self.rpc.call(
+            org = await self.rpc.call(
                 d.SERVICE, d.Endpoints.ORGANISATION_GET, d.GetById(id=org_id), d.Organisation, principal=who
             )
         except NotFound:
             return None
+        if len(self._kinds) > 10_000:
+            self._kinds.clear()
+        self._kinds[org_id] = (time.monotonic(), org.kind)
+        return org.kind
 
-    async def kommunen_count(self, who: Principal) -> int:
-        """Every organisation except the Land itself."""
-        count = 0
+    async def organisation_ids(self, who: Principal) -> list[tuple[str, str]]:
+        """Every organisation as (id, kind), the Land included."""
+        found: list[tuple[str, str]] = []
         cursor: str | None = None
         while True:
             page = await self.rpc.call(
@@ -56,7 +95,24 @@ class Directory:
                 d.OrganisationPage,
                 principal=who,
             )
-            count += sum(1 for o in page.items if o.kind != "land")
+            found += [(o.id, o.kind) for o in page.items]
             if not page.next_cursor:
-                return count
+                return found
             cursor = page.next_cursor
+
+    async def people_count(self) -> int:
+        """Every active person on the platform (asked as the service: the list has addresses)."""
+        service = Principal.for_service("surveys")
+        ids = [org_id for org_id, _ in await self.organisation_ids(service)]
+        people = await self.rpc.call(
+            d.SERVICE,
+            d.Endpoints.PEOPLE_OF_ORGANISATIONS,
+            d.GetPeopleOfOrganisations(organisation_ids=ids),
+            d.PeopleList,
+            principal=service,
+        )
+        return len(people.items)
+
+    async def kommunen_count(self, who: Principal) -> int:
+        """Every organisation except the Land itself."""
+        return sum(1 for _, kind in await self.organisation_ids(who) if kind != "land")

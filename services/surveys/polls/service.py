@@ -233,13 +233,15 @@ class PollsService:
             raise Invalid("Die Optionen sind ungültig.", errors)
         return options
 
-    async def _eligible_count(self, who: Principal, voters: str, group: Any) -> int | None:
-        if voters == "person":
-            # everyone on the platform: the directory offers no count of people yet
-            return group.member_count if group is not None else None
-        if group is None:
+    async def _eligible_count(self, who: Principal, voters: str, group_id: str | None) -> int:
+        if group_id is None:
+            if voters == "person":
+                return await self.directory.people_count()
             return await self.directory.kommunen_count(who)
-        return None  # the Kommunen of an AG's members: needs the AG's member list
+        members = await self.directory.group_members(who, group_id)
+        if voters == "person":
+            return len(members)
+        return len(await self.directory.kommunen_of(who, {m.organisation_id for m in members}))
 
     async def create_poll(self, who: Principal, req: c.CreatePoll) -> c.Poll:
         if not is_moderator(who):
@@ -264,7 +266,7 @@ class PollsService:
                 raise Invalid("Diese AG gibt es nicht.", [field("group_id", "Keine AG mit dieser Kennung.")])
         method = rules.complete_method(req.method, len(req.options))
         options = await self._options(who, req)
-        eligible = await self._eligible_count(who, req.voters, group)
+        eligible = await self._eligible_count(who, req.voters, req.group_id)
         poll_id = new_id("p")
         event = outbox_entry(
             c.EVENT_POLL_OPENED,
@@ -319,16 +321,20 @@ class PollsService:
         return bool(doc["state"] == "open" and _aware(doc["closes_at"]) > _now())
 
     async def voter_of(self, who: Principal, doc: Document) -> tuple[str | None, str]:
-        """Whose ballot the caller casts in this poll, or why they may not vote."""
+        """Whose ballot the caller casts in this poll, or why they may not vote.
+
+        Eligible are the members of the poll's AG (for organisation voting: their Kommunen, so
+        any colleague may cast the Kommune's one ballot), otherwise everyone (every Kommune).
+        """
         group_id = doc.get("group_id")
+        members = await self.directory.group_members(who, group_id) if group_id else None
         if doc["voters"] == "organisation":
-            org = await self.directory.organisation(who, who.organisation_id)
-            if org is None or org.kind == "land":
+            if await self.directory.organisation_kind(who, who.organisation_id) in (None, "land"):
                 return None, "In dieser Abstimmung stimmen nur Kommunen ab (eine Stimme je Kommune)."
-            if group_id and group_id not in await self.directory.groups_of(who):
+            if members is not None and who.organisation_id not in {m.organisation_id for m in members}:
                 return None, "In dieser Abstimmung stimmen die Kommunen der AG-Mitglieder ab."
             return who.organisation_id, ""
-        if group_id and group_id not in await self.directory.groups_of(who):
+        if members is not None and who.person_id not in {m.person_id for m in members}:
             return None, "In dieser Abstimmung stimmen nur die Mitglieder der AG ab."
         return who.person_id, ""
 
