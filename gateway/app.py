@@ -44,6 +44,7 @@ from gateway.web.needs import NeedPages, PilotPages
 from gateway.web.notifications import NotificationPages
 from gateway.web.pages import Pages
 from gateway.web.polls import PollPages, TopicPages
+from gateway.web.surveys import SurveyPages
 from services.runtime.lifecycle import retry
 from services.runtime.natsconn import Connection, connect
 from services.runtime.rpc import RpcClient
@@ -159,6 +160,7 @@ def create_app(
             TopicPages,
             NeedPages,
             PilotPages,
+            SurveyPages,
             NotificationPages,
             create_static_files_router(
                 path="/static", directories=[HERE / "static"], include_in_schema=False
