@@ -241,3 +241,30 @@ class TestPersonSurveys:
             assert all(t["by"] is None for t in texts) and results["anonymous"] is True
         else:
             assert all(t["by"] and "Team" in t["by"] for t in texts)
+
+
+class TestOpenApi:
+    async def test_every_survey_endpoint_is_documented_with_its_errors(self, stack: Stack) -> None:
+        async with stack.client() as client:
+            schema = (await client.get("/api/schema/openapi.json")).json()
+        expected = {
+            "/api/v1/surveys": {"get", "post"},
+            "/api/v1/surveys/{survey_id}": {"get", "put", "delete"},
+            "/api/v1/surveys/{survey_id}/publish": {"post"},
+            "/api/v1/surveys/{survey_id}/close": {"post"},
+            "/api/v1/surveys/{survey_id}/response": {"get", "put"},
+            "/api/v1/surveys/{survey_id}/response/submit": {"post"},
+            "/api/v1/surveys/{survey_id}/response/reopen": {"post"},
+            "/api/v1/surveys/{survey_id}/progress": {"get"},
+            "/api/v1/surveys/{survey_id}/reminders": {"post"},
+            "/api/v1/surveys/{survey_id}/results": {"get"},
+            "/api/v1/surveys/{survey_id}/results.csv": {"get"},
+            "/api/v1/surveys/{survey_id}/results.xlsx": {"get"},
+        }
+        for path, methods in expected.items():
+            assert path in schema["paths"], path
+            assert set(schema["paths"][path]) >= methods, path
+            for method in methods:
+                assert schema["paths"][path][method]["summary"], (path, method)
+        assert "Question" in schema["components"]["schemas"]
+        assert not [p for p in schema["paths"] if p.startswith("/umfragen")], "pages stay out of the schema"
