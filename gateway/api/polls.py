@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 IdParam = Annotated[str, Parameter(max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 # a stream ends after this long (the browser's EventSource reconnects by itself), so no
 # connection outlives a deployment for long
-STREAM_SECONDS = 300.0
+STREAM_SECONDS = 120.0
 KEEPALIVE_SECONDS = 15.0
 
 _encoder = msgspec.json.Encoder()

@@ -23,6 +23,7 @@ from gateway.web.pages import render
 from services.contracts import polls as c
 from services.contracts.envelope import Principal
 from services.runtime.errors import DomainError
+from services.runtime.validation import field_errors
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MAX_FIELD = 5000
@@ -52,26 +53,27 @@ TOPIC_STATUS = {
 }
 VOTERS = {"person": "Jede Person", "organisation": "Jede Kommune (eine Stimme je Kommune)"}
 VISIBILITY = {"live": "Live während der Abstimmung", "after_close": "Erst nach dem Ende"}
-TIE_RULES = {
-    "single": "Meiste Stimmen gewinnen. Bei gleicher Stimmenzahl wird nichts gelost: Das Ergebnis "
-    "weist den Gleichstand aus, und die Moderation entscheidet.",
-    "approval": "Meiste Zustimmungen gewinnen. Bei gleicher Zahl wird nichts gelost: Das Ergebnis "
-    "weist den Gleichstand aus, und die Moderation entscheidet.",
-    "dot": "Meiste Punkte gewinnen. Bei gleicher Punktzahl wird nichts gelost: Das Ergebnis weist "
-    "den Gleichstand aus, und die Moderation entscheidet.",
-    "score": "Höchster Mittelwert gewinnt; bei gleichem Mittelwert entscheidet die Zahl der "
-    "Höchstbewertungen (5). Bleibt es gleich, weist das Ergebnis den Gleichstand aus.",
-    "borda": "Meiste Borda-Punkte gewinnen; nicht gereihte Optionen teilen sich die übrigen Punkte. "
-    "Bei gleicher Punktzahl weist das Ergebnis den Gleichstand aus.",
-    "schulze": "Schulze-Methode (stärkste Pfade nach Gewinnstimmen). Optionen, die einander nicht "
-    "schlagen, teilen sich den Rang; ein Gleichstand an der Grenze wird ausgewiesen.",
-}
 NOTICES = {
     "gespeichert": "Ihre Stimme ist gespeichert. Bis zum Ende können Sie sie noch ändern.",
     "eroeffnet": "Die Abstimmung ist eröffnet.",
     "beendet": "Die Abstimmung ist beendet.",
     "vorgeschlagen": "Ihr Thema ist vorgeschlagen.",
     "stand": "Der Stand des Themas ist geändert.",
+}
+# fields of the poll request -> ids of the fields of the form that opens a poll
+FORM_FIELDS = {
+    "title": "title",
+    "description": "description",
+    "closes_at": "closes_at",
+    "winners": "winners",
+    "voters": "voters",
+    "results_visibility": "results_visibility",
+    "method.kind": "kind",
+    "method.points": "points",
+    "method.max_per_option": "max_per_option",
+    "method.max_choices": "max_choices",
+    "group_id": "group_id",
+    "options": "labels",
 }
 EXPIRED = "Das Formular ist abgelaufen. Bitte senden Sie es erneut."
 
@@ -113,7 +115,6 @@ def _labels() -> dict[str, Any]:
         "topic_status": {k: _(v) for k, v in TOPIC_STATUS.items()},
         "voter_labels": {k: _(v) for k, v in VOTERS.items()},
         "visibility_labels": {k: _(v) for k, v in VISIBILITY.items()},
-        "tie_rules": {k: _(v) for k, v in TIE_RULES.items()},
         "local_time": local_time,
         "number": number,
     }
@@ -361,18 +362,10 @@ class PollPages(Controller):
                 req = msgspec.convert(body, c.CreatePoll)
                 poll = await _client(request).create_poll(who, req)
             except msgspec.ValidationError as exc:
-                errors.general.append(_(str(exc)))
+                for err in field_errors(exc):
+                    errors.add(FORM_FIELDS.get(err.field, err.field), _(err.message))
             except DomainError as exc:
-                known = {
-                    "title": "title",
-                    "closes_at": "closes_at",
-                    "winners": "winners",
-                    "method.points": "points",
-                    "method.max_per_option": "max_per_option",
-                    "method.max_choices": "max_choices",
-                    "group_id": "group_id",
-                }
-                _domain_errors(exc, errors, known)
+                _domain_errors(exc, errors, FORM_FIELDS)
             else:
                 return Redirect(path=f"/abstimmungen/{poll.id}?hinweis=eroeffnet")
         return await self._new(request, auth, who, values, errors, status=422)

@@ -104,6 +104,11 @@ class TestPollPages:
             and 'href="#title"' in missing.text
             and 'href="#closes_at"' in missing.text
         )
+        tampered = await ministry.post(
+            "/abstimmungen/neu",
+            data=form(ministry, title="T", labels="A\nB", kind="los", closes_at=closes, winners="1"),
+        )
+        assert tampered.status_code == 422 and 'href="#kind"' in tampered.text
         created = await ministry.post(
             "/abstimmungen/neu",
             data=form(

@@ -34,15 +34,6 @@ TIE_RULES = {
     "schlagen, teilen sich den Rang; ein Gleichstand an der Grenze wird ausgewiesen.",
 }
 
-METHOD_LABELS = {
-    "single": "Einfachauswahl (relative Mehrheit)",
-    "approval": "Zustimmungswahl",
-    "dot": "Punktabfrage",
-    "score": "Bewertung (0 bis 5)",
-    "borda": "Rangfolge (Borda)",
-    "schulze": "Rangfolge (Schulze)",
-}
-
 
 def default_points(options: int) -> int:
     """The usual rule of thumb for dot voting: options ÷ 2 + 1."""

@@ -249,7 +249,9 @@ class PollsService:
         now = _now()
         errors = []
         closes_at = _aware(req.closes_at)
-        if closes_at <= now:
+        if req.closes_at.tzinfo is None:
+            errors.append(field("closes_at", "Bitte mit Zeitzone angeben (RFC 3339, z. B. +01:00)."))
+        elif closes_at <= now:
             errors.append(field("closes_at", "Der Zeitpunkt muss in der Zukunft liegen."))
         elif closes_at > now + timedelta(days=MAX_POLL_DAYS):
             errors.append(field("closes_at", "Höchstens ein Jahr im Voraus."))
