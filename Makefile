@@ -24,7 +24,7 @@ FERRETDB_STAMP := .tools/bin/.ferretdb-$(FERRETDB_VERSION)
 NPM_STAMP := frontend/node_modules/.gdst-installed
 VENDOR_STAMP := gateway/static/vendor/.gdst-copied
 
-.PHONY: help setup test-deps run lint test
+.PHONY: help setup test-deps run lint test bench
 
 help:
 	@echo "make setup      Python venv, FerretDB $(FERRETDB_VERSION), front-end assets (idempotent)"
@@ -32,6 +32,7 @@ help:
 	@echo "make run        start the platform locally on http://127.0.0.1:8000 (Ctrl-C stops it)"
 	@echo "make lint       ruff check, ruff format --check, mypy, lint-imports"
 	@echo "make test       setup, test-deps, lint, then pytest (extra arguments: PYTEST_ARGS=...)"
+	@echo "make bench      measure similarity quality, recount speed and notification fan-out"
 
 setup: $(VENV_STAMP) $(FERRETDB_STAMP) $(VENDOR_STAMP)
 
@@ -93,3 +94,6 @@ test: setup test-deps lint
 		echo "make test: pytest collected no tests (exit code 5); this counts as a failure" >&2; \
 	fi; \
 	exit $$status
+
+bench: setup
+	$(BIN)/python -m bench.run

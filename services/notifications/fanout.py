@@ -54,12 +54,15 @@ class FanOut:
             # the event lacks what its type promises: no retry will change that
             raise Permanent(f"unbrauchbare Daten in {event.type}: {exc!r}") from exc
         now = datetime.now(UTC)
-        queued = False
+        stored = await self.repo.preferences_for([p.id for p in audience.people])
+        inbox: list[dict[str, Any]] = []
+        queue: list[dict[str, Any]] = []
+        digest: list[dict[str, Any]] = []
         for person in audience.people:
-            choice = preference(await self.repo.preferences_of(person.id), event.type)
+            choice = preference(stored.get(person.id), event.type)
             key = f"{event.id}:{person.id}"
             if choice.inapp:
-                await self.repo.add_inbox(
+                inbox.append(
                     {
                         "_id": key,
                         "person_id": person.id,
@@ -83,7 +86,7 @@ class FanOut:
                     sender=self.sender,
                     message_key=key,
                 )
-                queued |= await self.repo.queue_mail(
+                queue.append(
                     {
                         "_id": key,
                         "to": person.email,
@@ -96,7 +99,7 @@ class FanOut:
                     }
                 )
             elif choice.email in ("daily", "weekly"):
-                await self.repo.add_digest_item(
+                digest.append(
                     {
                         "_id": key,
                         "person_id": person.id,
@@ -110,5 +113,8 @@ class FanOut:
                         "digest": None,
                     }
                 )
-        if queued:
+        # natural ids: on a redelivery every one of these inserts is skipped
+        await self.repo.insert_new(self.repo.inbox, inbox)
+        await self.repo.insert_new(self.repo.digest_items, digest)
+        if await self.repo.insert_new(self.repo.mails, queue):
             self.on_mail()

@@ -27,6 +27,27 @@ class Mailer:
             timeout=self.timeout,
         )
 
+    async def send_batch(self, sender: str, mails: list[tuple[str, bytes]]) -> list[Exception | None]:
+        """Send several mails over one connection; one result per mail (None = accepted)."""
+        if not mails:
+            return []
+        results: list[Exception | None] = []
+        client = aiosmtplib.SMTP(hostname=self.host, port=self.port, timeout=self.timeout)
+        await client.connect()
+        try:
+            for to, raw in mails:
+                try:
+                    await client.sendmail(_address(sender), [to], raw)
+                    results.append(None)
+                except aiosmtplib.SMTPException as exc:
+                    results.append(exc)
+        finally:
+            try:
+                await client.quit()
+            except aiosmtplib.SMTPException:
+                client.close()
+        return results
+
 
 def _address(value: str) -> str:
     return parseaddr(value)[1] or value

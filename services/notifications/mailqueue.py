@@ -64,20 +64,30 @@ class MailSender:
                 log.warning("mail round failed: %r", exc)
 
     async def run_once(self) -> int:
-        sent = 0
+        """Send one batch of due mails over one SMTP connection."""
         now = self.clock()
-        for doc in await self.repo.due_mails(now):
-            if not await self.repo.claim_mail(doc["_id"], now, now - CLAIM_LEASE):
-                continue
-            if await self.repo.mail_state(doc["_id"]) == "sent":
-                continue
-            try:
-                await self.mailer.send_raw(self.sender, [doc["to"]], bytes(doc["raw"]))
-            except Exception as exc:
-                attempts = int(doc.get("attempts") or 0) + 1
-                log.warning("mail %s not sent (attempt %s): %r", doc["_id"], attempts, exc)
-                await self.repo.mail_retry(doc["_id"], attempts, now + retry_delay(attempts), repr(exc)[:500])
-                continue
-            await self.repo.mail_sent(doc["_id"], self.clock())
-            sent += 1
-        return sent
+        due = await self.repo.due_mails(now)
+        if not due:
+            return 0
+        held = await self.repo.claim_mails([d["_id"] for d in due], now, now - CLAIM_LEASE)
+        bodies = await self.repo.mail_bodies(held)
+        attempts = {d["_id"]: int(d.get("attempts") or 0) for d in due}
+        batch = [
+            (mail_id, bodies[mail_id]["to"], bytes(bodies[mail_id]["raw"]))
+            for mail_id in held
+            if mail_id in bodies
+        ]
+        try:
+            results = await self.mailer.send_batch(self.sender, [(to, raw) for _, to, raw in batch])
+        except Exception as exc:  # no connection at all: every mail of the batch waits
+            results = [exc] * len(batch)
+        sent = [mail_id for (mail_id, _, _), error in zip(batch, results, strict=True) if error is None]
+        await self.repo.mails_sent(sent, self.clock())
+        for (mail_id, _, _), error in zip(batch, results, strict=True):
+            if error is not None:
+                tries = attempts.get(mail_id, 0) + 1
+                log.warning("mail %s not sent (attempt %s): %r", mail_id, tries, error)
+                await self.repo.mail_retry(mail_id, tries, now + retry_delay(tries), repr(error)[:500])
+        if len(due) == len(held) and len(sent) == len(batch):
+            self._wake.set()  # there may be more due: go on without waiting for the interval
+        return len(sent)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.runtime.mongo import AsyncDatabase, Document
 
@@ -58,7 +58,8 @@ class InboxRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.inbox = db["inbox"]
         self.preferences = db["preferences"]  # _id: person id
-        self.mails = db["mails"]
+        self.mails = db["mails"]  # the queue: only mails not yet sent
+        self.sent_markers = db["mails_sent"]  # one marker per sent mail, same _id as the queued one
         self.mail_claims = db["mail_claims"]
         self.digest_items = db["digest_items"]
         self.digests = db["digests"]  # _id: "<person>:<period>:<key>", one per period
@@ -98,6 +99,28 @@ class InboxRepository:
 
     # preferences ------------------------------------------------------------------------
 
+    async def insert_new(self, collection: Any, docs: list[Document]) -> int:
+        """Insert many documents at once; those whose `_id` exists already are skipped."""
+        if not docs:
+            return 0
+        try:
+            result = await collection.insert_many(docs, ordered=False)
+            return len(result.inserted_ids)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != 11000 for e in errors):
+                raise
+            return len(docs) - len(errors)
+
+    async def preferences_for(self, person_ids: list[str]) -> dict[str, dict[str, Any]]:
+        docs = await self.preferences.find({"_id": {"$in": person_ids}}).to_list(None)
+        return {
+            d["_id"]: {
+                e["event_type"]: {"email": e["email"], "inapp": e["inapp"]} for e in d.get("items") or []
+            }
+            for d in docs
+        }
+
     async def preferences_of(self, person_id: str) -> dict[str, Any]:
         doc = await self.preferences.find_one({"_id": person_id})
         entries = (doc or {}).get("items") or []
@@ -114,17 +137,21 @@ class InboxRepository:
 
     # mail queue -------------------------------------------------------------------------
 
-    async def queue_mail(self, doc: Document) -> bool:
-        try:
-            await self.mails.insert_one(doc)
-        except DuplicateKeyError:
-            return False
-        return True
-
-    async def due_mails(self, now: datetime, limit: int = 50) -> list[Document]:
-        docs = await self.mails.find({"state": "pending"}).to_list(None)
+    async def due_mails(self, now: datetime, limit: int = 200) -> list[Document]:
+        # without the message bodies: a round looks at every queued mail, sends only a batch
+        docs = await self.mails.find({}, {"raw": 0}).to_list(None)
         due = [d for d in docs if _aware(d.get("next_attempt_at") or now) <= now]
-        return sorted(due, key=lambda d: (d["created_at"], d["_id"]))[:limit]
+        due.sort(key=lambda d: (d["created_at"], d["_id"]))
+        if not due:
+            return []
+        # a mail queued again by a redelivered event finds its marker and is dropped, never sent twice
+        sent = {
+            d["_id"]
+            async for d in self.sent_markers.find({"_id": {"$in": [d["_id"] for d in due]}}, {"_id": 1})
+        }
+        if sent:
+            await self.mails.delete_many({"_id": {"$in": sorted(sent)}})
+        return [d for d in due if d["_id"] not in sent][:limit]
 
     async def claim_mail(self, mail_id: str, now: datetime, stale_before: datetime) -> bool:
         try:
@@ -139,13 +166,50 @@ class InboxRepository:
         await self.mail_claims.replace_one({"_id": mail_id}, {"_id": mail_id, "at": now}, upsert=True)
         return True
 
-    async def mail_state(self, mail_id: str) -> str | None:
-        doc = await self.mails.find_one({"_id": mail_id}, {"state": 1})
-        return str(doc["state"]) if doc else None
+    async def claim_mails(self, mail_ids: list[str], now: datetime, stale_before: datetime) -> list[str]:
+        """Claim a batch; returns the ids this worker now holds."""
+        if not mail_ids:
+            return []
+        claims = await self.mail_claims.find({"_id": {"$in": mail_ids}}).to_list(None)
+        held = {c["_id"] for c in claims if _aware(c["at"]) >= stale_before}
+        stale = [c["_id"] for c in claims if c["_id"] not in held]
+        if stale:
+            # claims of a worker that died mid-send: taken over one by one (rare)
+            return [
+                m
+                for m in mail_ids
+                if m not in held and (m not in stale or await self.claim_mail(m, now, stale_before))
+            ]
+        free = [m for m in mail_ids if m not in held]
+        try:
+            await self.mail_claims.insert_many([{"_id": m, "at": now} for m in free], ordered=False)
+            return free
+        except BulkWriteError as exc:
+            lost = {free[e["index"]] for e in exc.details.get("writeErrors", []) if e.get("code") == 11000}
+            if len(lost) != len(exc.details.get("writeErrors", [])):
+                raise
+            return [m for m in free if m not in lost]
+
+    async def mail_bodies(self, mail_ids: list[str]) -> dict[str, Document]:
+        docs = await self.mails.find({"_id": {"$in": mail_ids}}).to_list(None)
+        return {d["_id"]: d for d in docs}
+
+    async def mails_sent(self, mail_ids: list[str], at: datetime) -> None:
+        """Record a batch as sent. Three bulk writes whatever the batch size: on FerretDB each
+        single-document update is a transaction of its own and costs tens of milliseconds."""
+        if not mail_ids:
+            return
+        await self.insert_new(self.sent_markers, [{"_id": m, "at": at} for m in mail_ids])
+        await self.mails.delete_many({"_id": {"$in": mail_ids}})
+        await self.mail_claims.delete_many({"_id": {"$in": mail_ids}})
 
     async def mail_sent(self, mail_id: str, at: datetime) -> None:
-        await self.mails.update_one({"_id": mail_id}, {"$set": {"state": "sent", "sent_at": at}})
-        await self.mail_claims.delete_one({"_id": mail_id})
+        await self.mails_sent([mail_id], at)
+
+    async def mail_state(self, mail_id: str) -> str | None:
+        if await self.sent_markers.find_one({"_id": mail_id}, {"_id": 1}):
+            return "sent"
+        return "pending" if await self.mails.find_one({"_id": mail_id}, {"_id": 1}) else None
 
     async def mail_retry(self, mail_id: str, attempts: int, next_at: datetime, error: str) -> None:
         await self.mails.update_one(
@@ -153,6 +217,15 @@ class InboxRepository:
             {"$set": {"attempts": attempts, "next_attempt_at": next_at, "last_error": error}},
         )
         await self.mail_claims.delete_one({"_id": mail_id})
+
+    async def queue_mail(self, doc: Document) -> bool:
+        if await self.sent_markers.find_one({"_id": doc["_id"]}, {"_id": 1}):
+            return False
+        try:
+            await self.mails.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
 
     # digests ------------------------------------------------------------------------------
 
