@@ -95,7 +95,7 @@ class Stack:
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
 
     def client(self, **kw: Any) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.base_url, timeout=15.0, **kw)
+        return httpx.AsyncClient(base_url=self.base_url, timeout=30.0, **kw)
 
     async def login(self, email: str = MINISTRY, password: str = DEMO_PASSWORD) -> httpx.AsyncClient:
         """A client logged in with the session cookie, sending the CSRF header as api.md says."""

@@ -23,7 +23,7 @@ async def events(stack: Stack, expected: int) -> list[Event]:
     found: list[Event] = []
     try:
         while len(found) < expected:
-            msg = await sub.next_msg(timeout=10)
+            msg = await sub.next_msg(timeout=30)
             event = msgspec.json.decode(msg.data, type=Event)
             if event.source == "/gdst/needs":
                 found.append(event)
@@ -67,7 +67,7 @@ class TestNeedsEvents:
         )
         await ministry.post(f"/api/v1/pilots/{pilot['id']}/selection", json={"organisation_ids": ["15003"]})
 
-        found = await asyncio.wait_for(events(stack, 12), timeout=30)
+        found = await asyncio.wait_for(events(stack, 12), timeout=60)
         assert Counter(e.type for e in found) == Counter(
             [
                 c.EVENT_NEED_REPORTED,
