@@ -113,7 +113,8 @@ def number(value: float | int | None, digits: int = 1) -> str:
         return "–"
     if float(value).is_integer():
         return f"{int(value):,}".replace(",", ".")
-    return f"{value:,.{digits}f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+    text = f"{value:,.{digits}f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+    return text.rstrip("0").rstrip(",") if "," in text else text
 
 
 def _labels() -> dict[str, Any]:
@@ -223,9 +224,7 @@ def form_values(answers: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in answers.items():
         if isinstance(value, float):
-            out[key] = (
-                number(value, digits=6).rstrip("0").rstrip(",") if not value.is_integer() else str(int(value))
-            )
+            out[key] = str(int(value)) if value.is_integer() else number(value, digits=6)
         else:
             out[key] = value
     return out
