@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import NewContext, axe_violations, describe, log_in
+from tests.browser.conftest import NewContext, axe_violations, describe, log_in, screenshot
 from tests.conftest import Stack
 from tests.e2e.surveys_support import GOOD_ANSWERS, definition, kommune, published
 
@@ -181,6 +181,7 @@ class TestAccessibility:
         for path in ("/umfragen", f"/umfragen/{sid}"):
             await member.goto(f"{stack.base_url}{path}")
             await assert_axe_clean(member, f"{path} (Kommune)")
+            await screenshot(member, "umfrage-kommune" + path.replace("/", "-"))
         # the answer page with errors named
         async with member.expect_navigation():
             await member.get_by_role("button", name="Antwort einreichen").click()
@@ -204,6 +205,7 @@ class TestAccessibility:
             response = await ministry.goto(f"{stack.base_url}{path}")
             assert response is not None and response.status == 200, path
             await assert_axe_clean(ministry, path)
+            await screenshot(ministry, "umfrage-ministerium" + path.split("?")[0].replace("/", "-"))
         # a builder mistake, named
         await ministry.goto(f"{stack.base_url}/umfragen/{draft['id']}/fragen/neu?art=single")
         await ministry.fill("#label", "Nur eine Option")
