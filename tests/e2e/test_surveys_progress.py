@@ -20,7 +20,12 @@ from services.directory.cli import import_organisations
 from tests.conftest import Stack
 from tests.e2e.surveys_support import GOOD_ANSWERS, definition, kommune, published
 
-REGISTER = Path("/work/shared/data/sachsen-anhalt-gebiete.csv")
+# the official register lies in shared/ beside the repository (README, "import-organisations")
+_CANDIDATES = [
+    Path(__file__).resolve().parents[3] / "shared" / "data" / "sachsen-anhalt-gebiete.csv",
+    Path("/work/shared/data/sachsen-anhalt-gebiete.csv"),
+]
+REGISTER = next((p for p in _CANDIDATES if p.exists()), _CANDIDATES[0])
 PASSWORD = "umfrage-test-123"
 needs_register = pytest.mark.skipif(not REGISTER.exists(), reason=f"{REGISTER} is missing")
 
