@@ -85,3 +85,12 @@ def form_csrf_ok(request: Request[Any, Any, Any], auth: Auth, submitted: str | N
     if auth.session is not None:
         return same(submitted, auth.session.csrf)
     return same(submitted, request.cookies.get(PRE_SESSION_COOKIE))
+
+
+async def page_login(request: Request[Any, Any, Any]) -> tuple[Auth, Principal]:
+    """For pages: the caller, or a redirect to the login page (raised as 401 and turned into a
+    redirect by the error handler)."""
+    auth = await resolve(request)
+    if auth.principal is None:
+        raise NotAuthorizedException()
+    return auth, auth.principal

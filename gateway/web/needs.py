@@ -8,10 +8,9 @@ from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import NotAuthorizedException
 from litestar.response import Redirect
 
-from gateway.auth import Auth, form_csrf_ok, gateway_of, resolve
+from gateway.auth import Auth, form_csrf_ok, gateway_of, page_login
 from gateway.clients.directory import DirectoryClient
 from gateway.clients.needs import NeedsClient
 from gateway.i18n import gettext as _
@@ -49,13 +48,6 @@ SORT_LABELS = {
 }
 
 
-async def _login(request: Request[Any, Any, Any]) -> tuple[Auth, Principal]:
-    auth = await resolve(request)
-    if auth.principal is None:
-        raise NotAuthorizedException()
-    return auth, auth.principal
-
-
 def _parse(type_: type[T], data: dict[str, Any], errors: FormErrors) -> T | None:
     value, problems = convert_all(type_, data)
     for err in problems:
@@ -87,7 +79,7 @@ class NeedPages(Controller):
 
     @get("/bedarfe")
     async def index(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        auth, who = await _login(request)
+        auth, who = await page_login(request)
         params = request.query_params
         raw = {
             k: params.get(k)
@@ -129,14 +121,14 @@ class NeedPages(Controller):
 
     @get("/bedarfe/neu")
     async def new(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        auth, _who = await _login(request)
+        auth, _who = await page_login(request)
         return await render(
             request, "needs/new.html", {"values": {}, "similar": None, **_labels()}, auth=auth
         )
 
     @post("/bedarfe/neu")
     async def create(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        auth, who = await _login(request)
+        auth, who = await page_login(request)
         form = await _form(request)
         values = {
             "title": str(form.get("title", ""))[:300].strip(),
@@ -180,7 +172,7 @@ class NeedPages(Controller):
 
     @get("/bedarfe/{need_id:str}")
     async def show(self, request: Request[Any, Any, Any], need_id: str) -> Response[Any]:
-        auth, who = await _login(request)
+        auth, who = await page_login(request)
         return await self._show(request, auth, who, need_id[:64])
 
     async def _show(
@@ -213,7 +205,7 @@ class NeedPages(Controller):
 
     @post("/bedarfe/{need_id:str}/betroffen")
     async def support(self, request: Request[Any, Any, Any], need_id: str) -> Response[Any]:
-        auth, who = await _login(request)
+        auth, who = await page_login(request)
         form = await _form(request)
         errors = FormErrors()
         comment = str(form.get("comment", ""))[:3000].strip() or None
@@ -234,7 +226,7 @@ class NeedPages(Controller):
 
     @post("/bedarfe/{need_id:str}/nicht-betroffen")
     async def withdraw(self, request: Request[Any, Any, Any], need_id: str) -> Response[Any]:
-        auth, who = await _login(request)
+        auth, who = await page_login(request)
         form = await _form(request)
         errors = FormErrors()
         if not form_csrf_ok(request, auth, form.get("csrf_token")):
@@ -252,7 +244,7 @@ class NeedPages(Controller):
 
     @post("/bedarfe/{need_id:str}/status")
     async def set_status(self, request: Request[Any, Any, Any], need_id: str) -> Response[Any]:
-        auth, who = await _login(request)
+        auth, who = await page_login(request)
         form = await _form(request)
         errors = FormErrors()
         values = {"status": str(form.get("status", "")), "reason": str(form.get("reason", ""))[:3000].strip()}
@@ -279,7 +271,7 @@ class NeedPages(Controller):
 
     @post("/bedarfe/{need_id:str}/loesungen")
     async def add_solution(self, request: Request[Any, Any, Any], need_id: str) -> Response[Any]:
-        auth, who = await _login(request)
+        auth, who = await page_login(request)
         form = await _form(request)
         errors = FormErrors()
         values = {
@@ -320,7 +312,7 @@ class PilotPages(Controller):
 
     @get("/piloten")
     async def index(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        auth, who = await _login(request)
+        auth, who = await page_login(request)
         page = await NeedsClient(gateway_of(request).rpc).pilots(who, c.ListPilots(limit=100))
         return await render(
             request,
@@ -331,7 +323,7 @@ class PilotPages(Controller):
 
     @get("/piloten/neu")
     async def new(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        auth, who = await _login(request)
+        auth, who = await page_login(request)
         return await self._new(
             request, auth, who, FormErrors(), {"need_ids": [request.query_params.get("bedarf", "")]}
         )
@@ -368,7 +360,7 @@ class PilotPages(Controller):
 
     @post("/piloten/neu")
     async def create(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        auth, who = await _login(request)
+        auth, who = await page_login(request)
         form = await _form(request)
         errors = FormErrors()
         values: dict[str, Any] = {
@@ -412,7 +404,7 @@ class PilotPages(Controller):
 
     @get("/piloten/{pilot_id:str}")
     async def show(self, request: Request[Any, Any, Any], pilot_id: str) -> Response[Any]:
-        auth, who = await _login(request)
+        auth, who = await page_login(request)
         return await self._show(request, auth, who, pilot_id[:64])
 
     async def _show(
@@ -448,7 +440,7 @@ class PilotPages(Controller):
 
     @post("/piloten/{pilot_id:str}/anmeldung")
     async def sign_up(self, request: Request[Any, Any, Any], pilot_id: str) -> Response[Any]:
-        auth, who = await _login(request)
+        auth, who = await page_login(request)
         form = await _form(request)
         errors = FormErrors()
         values = {k: str(form.get(k, ""))[:3000].strip() for k in ("contact_name", "contact_email", "note")}
@@ -478,7 +470,7 @@ class PilotPages(Controller):
 
     @post("/piloten/{pilot_id:str}/abmeldung")
     async def withdraw(self, request: Request[Any, Any, Any], pilot_id: str) -> Response[Any]:
-        auth, who = await _login(request)
+        auth, who = await page_login(request)
         form = await _form(request)
         errors = FormErrors()
         if not form_csrf_ok(request, auth, form.get("csrf_token")):
@@ -496,7 +488,7 @@ class PilotPages(Controller):
 
     @post("/piloten/{pilot_id:str}/auswahl")
     async def select(self, request: Request[Any, Any, Any], pilot_id: str) -> Response[Any]:
-        auth, who = await _login(request)
+        auth, who = await page_login(request)
         form = await _form(request)
         errors = FormErrors()
         chosen = [str(v)[:64] for v in form.getall("organisation_ids", [])][:1000]

@@ -5,16 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import NotAuthorizedException
 from litestar.response import Redirect
 
-from gateway.auth import Auth, form_csrf_ok, gateway_of, resolve
+from gateway.auth import Auth, form_csrf_ok, gateway_of, page_login
 from gateway.clients.notifications import NotificationsClient
 from gateway.i18n import gettext as _
 from gateway.web.forms import FormErrors
 from gateway.web.pages import render
 from services.contracts import notifications as n
-from services.contracts.envelope import Principal
 from services.runtime.errors import DomainError
 
 EMAIL_LABELS = {
@@ -25,19 +23,12 @@ EMAIL_LABELS = {
 }
 
 
-async def _login(request: Request[Any, Any, Any]) -> tuple[Auth, Principal]:
-    auth = await resolve(request)
-    if auth.principal is None:
-        raise NotAuthorizedException()
-    return auth, auth.principal
-
-
 class NotificationPages(Controller):
     include_in_schema = False
 
     @get("/benachrichtigungen")
     async def inbox(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        auth, who = await _login(request)
+        auth, who = await page_login(request)
         unread_only = request.query_params.get("ungelesen") == "1"
         cursor = (request.query_params.get("weiter") or "")[:200] or None
         page = await NotificationsClient(gateway_of(request).rpc).inbox(
@@ -57,7 +48,7 @@ class NotificationPages(Controller):
 
     @post("/benachrichtigungen/{entry_id:str}/gelesen")
     async def read(self, request: Request[Any, Any, Any], entry_id: str) -> Response[Any]:
-        auth, who = await _login(request)
+        auth, who = await page_login(request)
         form = await request.form()
         if form_csrf_ok(request, auth, form.get("csrf_token")):
             try:
@@ -69,7 +60,7 @@ class NotificationPages(Controller):
 
     @post("/benachrichtigungen/alle-gelesen")
     async def read_all(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        auth, who = await _login(request)
+        auth, who = await page_login(request)
         form = await request.form()
         if form_csrf_ok(request, auth, form.get("csrf_token")):
             await NotificationsClient(gateway_of(request).rpc).mark_all_read(who)
@@ -78,7 +69,7 @@ class NotificationPages(Controller):
 
     @get("/einstellungen/benachrichtigungen")
     async def preferences(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        auth, who = await _login(request)
+        auth, who = await page_login(request)
         prefs = await NotificationsClient(gateway_of(request).rpc).preferences(who)
         notice = _("Ihre Einstellungen sind gespeichert.") if request.query_params.get("hinweis") else None
         return await self._page(request, auth, prefs.items, FormErrors(), notice)
@@ -108,7 +99,7 @@ class NotificationPages(Controller):
 
     @post("/einstellungen/benachrichtigungen")
     async def save_preferences(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        auth, who = await _login(request)
+        auth, who = await page_login(request)
         form = await request.form()
         errors = FormErrors()
         items: dict[str, n.Preference] = {}

@@ -8,16 +8,9 @@ from services.contracts import directory as c
 from services.contracts.common import Empty
 from services.contracts.envelope import Principal
 from services.directory.service import DirectoryService
-from services.runtime.errors import Unauthorized
-from services.runtime.rpc import Endpoint
+from services.runtime.rpc import Endpoint, required
 
 E = c.Endpoints
-
-
-def _who(principal: Principal | None) -> Principal:
-    if principal is None:  # the wrapper refuses anonymous calls already; this narrows the type
-        raise Unauthorized()
-    return principal
 
 
 def endpoints(svc: DirectoryService) -> list[Endpoint[Any]]:
@@ -31,19 +24,19 @@ def endpoints(svc: DirectoryService) -> list[Endpoint[Any]]:
         return await svc.organisations_by_ids(r.ids)
 
     async def group_members(p: Principal | None, r: c.GetGroupMembers) -> c.MemberList:
-        return await svc.group_members(_who(p), r.group_id)
+        return await svc.group_members(required(p), r.group_id)
 
     async def people_of_orgs(p: Principal | None, r: c.GetPeopleOfOrganisations) -> c.PeopleList:
-        return await svc.people_of_organisations(_who(p), r)
+        return await svc.people_of_organisations(required(p), r)
 
     async def people_by_ids(p: Principal | None, r: c.GetPeople) -> c.PeopleList:
-        return await svc.people_by_ids(_who(p), r.ids)
+        return await svc.people_by_ids(required(p), r.ids)
 
     async def create_person(p: Principal | None, r: c.CreatePerson) -> c.Person:
-        return await svc.create_person(_who(p), r)
+        return await svc.create_person(required(p), r)
 
     async def invite(p: Principal | None, r: c.CreateInvitation) -> c.Invitation:
-        return await svc.invite(_who(p), r)
+        return await svc.invite(required(p), r)
 
     async def peek(p: Principal | None, r: c.PeekInvitation) -> c.InvitationPreview:
         return await svc.peek_invitation(r.token)
@@ -55,13 +48,13 @@ def endpoints(svc: DirectoryService) -> list[Endpoint[Any]]:
         return await svc.authenticate(r)
 
     async def me(p: Principal | None, r: Empty) -> c.Me:
-        return await svc.me(_who(p))
+        return await svc.me(required(p))
 
     async def create_token(p: Principal | None, r: c.CreateToken) -> c.CreatedToken:
-        return await svc.create_token(_who(p), r)
+        return await svc.create_token(required(p), r)
 
     async def delete_token(p: Principal | None, r: c.GetById) -> None:
-        await svc.delete_token(_who(p), r.id)
+        await svc.delete_token(required(p), r.id)
 
     async def resolve_token(p: Principal | None, r: c.ResolveToken) -> Principal:
         return await svc.resolve_token(r.token)
@@ -70,10 +63,10 @@ def endpoints(svc: DirectoryService) -> list[Endpoint[Any]]:
         return await svc.list_groups()
 
     async def add_member(p: Principal | None, r: c.Membership) -> None:
-        await svc.add_member(_who(p), r)
+        await svc.add_member(required(p), r)
 
     async def remove_member(p: Principal | None, r: c.Membership) -> None:
-        await svc.remove_member(_who(p), r)
+        await svc.remove_member(required(p), r)
 
     return [
         Endpoint(E.ORGANISATIONS_LIST, c.ListOrganisations, list_orgs),

@@ -7,60 +7,53 @@ from typing import Any
 from services.contracts import needs as c
 from services.contracts.envelope import Principal
 from services.needs.service import NeedsService
-from services.runtime.errors import Unauthorized
-from services.runtime.rpc import Endpoint
+from services.runtime.rpc import Endpoint, required
 
 E = c.Endpoints
 
 
-def _who(principal: Principal | None) -> Principal:
-    if principal is None:
-        raise Unauthorized()
-    return principal
-
-
 def endpoints(svc: NeedsService) -> list[Endpoint[Any]]:
     async def report(p: Principal | None, r: c.ReportNeed) -> c.Need:
-        return await svc.report(_who(p), r)
+        return await svc.report(required(p), r)
 
     async def list_needs(p: Principal | None, r: c.ListNeeds) -> c.NeedPage:
-        return await svc.list_needs(_who(p), r)
+        return await svc.list_needs(required(p), r)
 
     async def get(p: Principal | None, r: c.GetNeed) -> c.Need:
-        return await svc.get(_who(p), r.id)
+        return await svc.get(required(p), r.id)
 
     async def similar(p: Principal | None, r: c.FindSimilar) -> c.SimilarList:
-        return await svc.similar(_who(p), r)
+        return await svc.similar(required(p), r)
 
     async def support(p: Principal | None, r: c.Support) -> c.SupportResult:
-        return await svc.support(_who(p), r)
+        return await svc.support(required(p), r)
 
     async def withdraw(p: Principal | None, r: c.GetNeed) -> None:
-        await svc.withdraw_support(_who(p), r.id)
+        await svc.withdraw_support(required(p), r.id)
 
     async def status(p: Principal | None, r: c.SetStatus) -> c.Need:
-        return await svc.set_status(_who(p), r)
+        return await svc.set_status(required(p), r)
 
     async def solution(p: Principal | None, r: c.AddSolution) -> c.Solution:
-        return await svc.add_solution(_who(p), r)
+        return await svc.add_solution(required(p), r)
 
     async def open_pilot(p: Principal | None, r: c.OpenPilot) -> c.Pilot:
-        return await svc.open_pilot(_who(p), r)
+        return await svc.open_pilot(required(p), r)
 
     async def pilots(p: Principal | None, r: c.ListPilots) -> c.PilotPage:
-        return await svc.pilots(_who(p), r)
+        return await svc.pilots(required(p), r)
 
     async def pilot(p: Principal | None, r: c.GetNeed) -> c.Pilot:
-        return await svc.pilot(_who(p), r.id)
+        return await svc.pilot(required(p), r.id)
 
     async def sign_up(p: Principal | None, r: c.SignUp) -> c.SignupResult:
-        return await svc.sign_up(_who(p), r)
+        return await svc.sign_up(required(p), r)
 
     async def withdraw_signup(p: Principal | None, r: c.GetNeed) -> None:
-        await svc.withdraw_signup(_who(p), r.id)
+        await svc.withdraw_signup(required(p), r.id)
 
     async def select(p: Principal | None, r: c.Select) -> c.Pilot:
-        return await svc.select(_who(p), r)
+        return await svc.select(required(p), r)
 
     return [
         Endpoint(E.REPORT, c.ReportNeed, report),

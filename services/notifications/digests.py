@@ -7,8 +7,6 @@ ids, so a restart after the claim finishes the same digest instead of sending an
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -18,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from services.notifications import mails
 from services.notifications.repository import InboxRepository
+from services.runtime.loops import BackgroundLoop
 
 log = logging.getLogger(__name__)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -43,7 +42,9 @@ def period_boundary(now: datetime, period: str, at: time) -> tuple[str, datetime
     return f"{year}-W{week:02d}", moment.astimezone(UTC)
 
 
-class Digests:
+class Digests(BackgroundLoop):
+    name = "digests"
+
     def __init__(
         self,
         repo: InboxRepository,
@@ -55,6 +56,7 @@ class Digests:
         on_mail: Callable[[], None] = lambda: None,
         interval: float = 30.0,
     ) -> None:
+        super().__init__()
         self.repo = repo
         self.public_url = public_url
         self.sender = sender
@@ -62,26 +64,6 @@ class Digests:
         self.clock = clock
         self.on_mail = on_mail
         self.interval = interval
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="digests")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("digest round failed: %r", exc)
-            await asyncio.sleep(self.interval)
 
     async def run_once(self) -> int:
         queued = 0

@@ -9,51 +9,44 @@ from services.contracts.common import Empty
 from services.contracts.envelope import Principal
 from services.notifications.service import InboxService
 from services.notifications.webhooks import WebhookService
-from services.runtime.errors import Unauthorized
-from services.runtime.rpc import Endpoint
+from services.runtime.rpc import Endpoint, required
 
 E = n.Endpoints
 
 
-def _who(principal: Principal | None) -> Principal:
-    if principal is None:
-        raise Unauthorized()
-    return principal
-
-
 def endpoints(inbox: InboxService, webhooks: WebhookService) -> list[Endpoint[Any]]:
     async def list_inbox(p: Principal | None, r: n.ListInbox) -> n.NotificationPage:
-        return await inbox.inbox(_who(p), r)
+        return await inbox.inbox(required(p), r)
 
     async def unread(p: Principal | None, r: Empty) -> n.Unread:
-        return await inbox.unread(_who(p))
+        return await inbox.unread(required(p))
 
     async def mark_read(p: Principal | None, r: n.MarkRead) -> None:
-        await inbox.mark_read(_who(p), r.id)
+        await inbox.mark_read(required(p), r.id)
 
     async def mark_all(p: Principal | None, r: Empty) -> None:
-        await inbox.mark_all_read(_who(p))
+        await inbox.mark_all_read(required(p))
 
     async def get_prefs(p: Principal | None, r: Empty) -> n.Preferences:
-        return await inbox.preferences(_who(p))
+        return await inbox.preferences(required(p))
 
     async def put_prefs(p: Principal | None, r: n.SetPreferences) -> n.Preferences:
-        return await inbox.set_preferences(_who(p), r)
+        return await inbox.set_preferences(required(p), r)
 
     async def create_webhook(p: Principal | None, r: n.CreateWebhook) -> n.CreatedWebhook:
-        return await webhooks.create(_who(p), r)
+        return await webhooks.create(required(p), r)
 
     async def list_webhooks(p: Principal | None, r: Empty) -> n.WebhookList:
-        return await webhooks.list(_who(p))
+        return await webhooks.list(required(p))
 
     async def delete_webhook(p: Principal | None, r: n.WebhookId) -> None:
-        await webhooks.delete(_who(p), r.id)
+        await webhooks.delete(required(p), r.id)
 
     async def deliveries(p: Principal | None, r: n.ListDeliveries) -> n.DeliveryPage:
-        return await webhooks.deliveries(_who(p), r)
+        return await webhooks.deliveries(required(p), r)
 
     async def parked(p: Principal | None, r: Empty) -> n.ParkedList:
-        return await inbox.parked(_who(p))
+        return await inbox.parked(required(p))
 
     return [
         Endpoint(E.PARKED, Empty, parked),

@@ -3,14 +3,13 @@ again with growing pauses; other mails are not held up by it."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from services.notifications.mailer import Mailer
 from services.notifications.repository import InboxRepository
+from services.runtime.loops import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +20,9 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(600, 2 ** min(attempts, 10)))
 
 
-class MailSender:
+class MailSender(BackgroundLoop):
+    name = "mail-sender"
+
     def __init__(
         self,
         repo: InboxRepository,
@@ -31,37 +32,12 @@ class MailSender:
         interval: float = 1.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        super().__init__()
         self.repo = repo
         self.mailer = mailer
         self.sender = sender
         self.interval = interval
         self.clock = clock
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="mail-sender")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
-            self._wake.clear()
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # database away: the next round tries again
-                log.warning("mail round failed: %r", exc)
 
     async def run_once(self) -> int:
         """Send one batch of due mails over one SMTP connection."""

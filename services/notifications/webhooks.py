@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -29,6 +28,7 @@ from services.contracts import notifications as n
 from services.contracts.envelope import Event, Principal
 from services.runtime.errors import Forbidden, NotFound
 from services.runtime.events import encode_cloudevent
+from services.runtime.loops import BackgroundLoop
 from services.runtime.mongo import AsyncDatabase, Document
 
 log = logging.getLogger(__name__)
@@ -226,7 +226,9 @@ class WebhookFanOut:
             self.on_delivery()
 
 
-class WebhookSender:
+class WebhookSender(BackgroundLoop):
+    name = "webhook-sender"
+
     def __init__(
         self,
         repo: WebhookRepository,
@@ -238,6 +240,7 @@ class WebhookSender:
         delays: tuple[int, ...] = RETRY_DELAYS,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        super().__init__()
         self.repo = repo
         self.inbox = inbox
         self.interval = interval
@@ -247,33 +250,10 @@ class WebhookSender:
             timeout=timeout, follow_redirects=False, headers={"user-agent": "GDST-Plattform-Webhooks/1"}
         )
         self._limit = asyncio.Semaphore(concurrency)
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="webhook-sender")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await super().stop()
         await self._client.aclose()
-
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
-            self._wake.clear()
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("webhook round failed: %r", exc)
 
     async def run_once(self) -> int:
         now = self.clock()

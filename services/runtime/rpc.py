@@ -51,6 +51,14 @@ class Endpoint(Generic[Req]):
     anonymous: bool = False
 
 
+def required(principal: Principal | None) -> Principal:
+    """The principal of an endpoint that is not anonymous: the wrapper refused the request
+    already if there was none; this narrows the type for the handler."""
+    if principal is None:
+        raise errors.Unauthorized()
+    return principal
+
+
 class _Handler(Generic[Req]):
     def __init__(self, endpoint: Endpoint[Req], tasks: set[asyncio.Task[None]]) -> None:
         self.endpoint = endpoint
