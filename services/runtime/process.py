@@ -52,8 +52,12 @@ class ServiceProcess:
         return proc
 
     def outbox(self, collections: Sequence[Any]) -> OutboxRelay:
-        self.relay = OutboxRelay(self.js, self.names, f"/gdst/{self.service}", list(collections))
-        self.relay.start()
+        """The process's one outbox relay; each part of a service adds its collections to it."""
+        if self.relay is None:
+            self.relay = OutboxRelay(self.js, self.names, f"/gdst/{self.service}", list(collections))
+            self.relay.start()
+        else:
+            self.relay.collections.extend(c for c in collections if c not in self.relay.collections)
         return self.relay
 
     async def serve(self, endpoints: Sequence[Endpoint[Any]]) -> None:
