@@ -153,7 +153,14 @@ def ballot_from_form(poll: c.Poll, form: Any, errors: FormErrors) -> c.BallotInp
             return None
         return c.BallotInput(choice=choice)
     if kind == "approval":
-        return c.BallotInput(choices=[o for o in form.getall("choices", []) if o in ids])
+        choices = [o for o in form.getall("choices", []) if o in ids]
+        if not choices:
+            errors.add(f"choices-{ids[0]}", _("Bitte wählen Sie mindestens eine Option."))
+        elif poll.method.max_choices and len(choices) > poll.method.max_choices:
+            errors.add(
+                f"choices-{ids[0]}", _("Höchstens %(n)s Optionen erlaubt.") % {"n": poll.method.max_choices}
+            )
+        return None if errors else c.BallotInput(choices=choices)
     if kind in ("dot", "score"):
         values: dict[str, int] = {}
         for option in ids:
@@ -164,7 +171,24 @@ def ballot_from_form(poll: c.Poll, form: Any, errors: FormErrors) -> c.BallotInp
                 errors.add(f"{kind}-{option}", _("Bitte geben Sie eine ganze Zahl ein."))
         if errors:
             return None
-        return c.BallotInput(points=values) if kind == "dot" else c.BallotInput(scores=values)
+        if kind == "score":
+            return c.BallotInput(scores=values)
+        # the budget in the page's language; the service checks the same again
+        cap = poll.method.max_per_option
+        for option, n in values.items():
+            if n < 0:
+                errors.add(f"dot-{option}", _("Punkte können nicht negativ sein."))
+            elif cap is not None and n > cap:
+                errors.add(f"dot-{option}", _("Höchstens %(n)s Punkt(e) je Option.") % {"n": cap})
+        total, budget = sum(n for n in values.values() if n > 0), poll.method.points or 0
+        if total > budget:
+            errors.general.append(
+                _("Sie haben %(total)s Punkte vergeben, erlaubt sind %(budget)s.")
+                % {"total": total, "budget": budget}
+            )
+        elif total == 0 and not errors:
+            errors.general.append(_("Bitte vergeben Sie mindestens einen Punkt."))
+        return None if errors else c.BallotInput(points=values)
     places: dict[int, str] = {}
     for option in ids:
         raw = str(form.get(f"rank-{option}", "")).strip()
@@ -176,6 +200,8 @@ def ballot_from_form(poll: c.Poll, form: Any, errors: FormErrors) -> c.BallotInp
             errors.add(f"rank-{option}", _("Diesen Platz haben Sie schon vergeben."))
         else:
             places[int(raw)] = option
+    if not places and not errors:
+        errors.add(f"rank-{ids[0]}", _("Bitte reihen Sie mindestens eine Option."))
     if errors:
         return None
     return c.BallotInput(ranking=[places[p] for p in sorted(places)])

@@ -59,6 +59,18 @@ class TestPollPages:
         listing = await member.get("/abstimmungen")
         assert poll["title"] in listing.text and "abgestimmt" in listing.text
 
+    async def test_ballot_errors_in_english(self, stack: Stack) -> None:
+        ministry = await stack.login()
+        poll = await open_poll(ministry, method={"kind": "dot"})
+        a, b, _c = (o["id"] for o in poll["options"])
+        member = await stack.login(HALLE)
+        member.cookies.set("gdst_lang", "en")
+        over = await member.post(
+            f"/abstimmungen/{poll['id']}/stimme", data=form(member, **{f"dot-{a}": "2", f"dot-{b}": "1"})
+        )
+        assert over.status_code == 422 and "You have given 3 points; 2 are allowed." in over.text
+        assert "Distribute your points" in over.text and "Most points win." in over.text
+
     async def test_ranking_form_refuses_a_place_given_twice(self, stack: Stack) -> None:
         ministry = await stack.login()
         poll = await open_poll(ministry, method={"kind": "schulze"})
