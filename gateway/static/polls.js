@@ -43,13 +43,24 @@
     var table = root.querySelector('[data-table="ranking"] tbody');
     if (table) {
       var rows = [];
+      var top = result.ranking.reduce(function (m, s) { return Math.max(m, s.score); }, 0);
       result.ranking.forEach(function (s) {
         labels[s.option_id] = s.label;
         var tr = document.createElement("tr");
         tr.className = "kern-table__row";
         tr.appendChild(cell("td", String(s.rank), "kern-table__cell kern-table__cell--numeric"));
         tr.appendChild(cell("th", s.label, "kern-table__cell", "row"));
-        tr.appendChild(cell("td", fmt.format(s.score), "kern-table__cell kern-table__cell--numeric"));
+        var scoreCell = cell("td", "", "kern-table__cell kern-table__cell--numeric");
+        scoreCell.appendChild(cell("span", fmt.format(s.score), "score-value"));
+        scoreCell.appendChild(document.createTextNode(" "));
+        var bar = document.createElement("meter");
+        bar.className = "score-bar";
+        bar.setAttribute("aria-hidden", "true");
+        bar.min = 0;
+        bar.max = top || 1;
+        bar.value = s.score;
+        scoreCell.appendChild(bar);
+        tr.appendChild(scoreCell);
         if (result.method === "score") {
           tr.appendChild(cell("td", String(s.top_scores || 0), "kern-table__cell kern-table__cell--numeric"));
         }

@@ -42,7 +42,7 @@ SCORE_LABELS = {
     "dot": "Punkte",
     "score": "Mittelwert",
     "borda": "Borda-Punkte",
-    "schulze": "Geschlagene Optionen",
+    "schulze": "Siege im Pfadvergleich",
 }
 TOPIC_STATUS = {
     "proposed": "Vorgeschlagen",
