@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 import pytest
@@ -141,6 +143,31 @@ class TestTopicPoll:
         topics = (await ministry.get(f"/api/v1/groups/{TECHNIK}/topics?status=proposed")).json()["items"]
         assert {t["id"] for t in topics} == {a["id"], b["id"]}
 
+    async def test_an_interrupted_close_is_finished_by_the_service(self, stack: Stack) -> None:
+        member = await stack.login(MAGDEBURG)
+        topic = await propose(member, "Wiederaufnahme")
+        other = await propose(member, "Anderes")
+        ministry = await stack.login()
+        poll = await open_poll(
+            ministry,
+            group_id=TECHNIK,
+            options=[{"topic_id": topic["id"]}, {"topic_id": other["id"]}],
+            method={"kind": "single"},
+        )
+        await vote(member, poll["id"], choice=poll["options"][0]["id"])
+        # as if the service had died right after marking the poll closed, a minute ago
+        repo = stack.processes["surveys"].parts["polls_repository"]
+        assert await repo.mark_closed(poll["id"], datetime.now(UTC) - timedelta(minutes=1), None)
+        for _ in range(40):
+            if (await results(member, poll["id"]))["final"]:
+                break
+            await asyncio.sleep(0.25)
+        final = await results(member, poll["id"])
+        assert final["final"] and final["winners"] == [poll["options"][0]["id"]]
+        assert (await member.get(f"/api/v1/topics/{topic['id']}")).json()["status"] == "selected"
+        found = await events(stack, wait_for="poll.closed")
+        assert sum(1 for e in found if e.type == "poll.closed") == 1
+
 
 class TestMethods:
     async def test_schulze_reports_both_matrices_and_recounts_from_the_export(self, stack: Stack) -> None:
@@ -274,9 +301,6 @@ class TestVisibilityAndVoters:
         assert (await vote(outsider, poll["id"], choice=poll["options"][0]["id"])).status_code == 403
 
     async def test_a_poll_closes_by_itself_when_its_time_is_up(self, stack: Stack) -> None:
-        import asyncio
-        from datetime import UTC, datetime, timedelta
-
         ministry = await stack.login()
         closes = (datetime.now(UTC) + timedelta(seconds=1.5)).isoformat()
         poll = await open_poll(ministry, closes_at=closes, method={"kind": "single"})

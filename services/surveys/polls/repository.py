@@ -107,6 +107,12 @@ class PollsRepository:
             {"_id": poll_id}, {"$set": {"result": summary}, "$push": {"outbox": {"$each": outbox}}}
         )
 
+    async def unfinished_polls(self, closed_before: datetime) -> list[str]:
+        """Polls marked closed whose count was never stored (a close interrupted by a crash)."""
+        query = {"state": "closed", "result": None, "closed_at": {"$lt": closed_before}}
+        cursor = self.polls.find(query, {"_id": 1})
+        return [d["_id"] async for d in cursor]
+
     async def due_polls(self, now: datetime) -> list[str]:
         cursor = self.polls.find({"state": "open", "closes_at": {"$lte": now}}, {"_id": 1})
         return [d["_id"] async for d in cursor]

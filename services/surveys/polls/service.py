@@ -35,6 +35,8 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "dropped": (),
 }
 MAX_POLL_DAYS = 366
+# a close that has not stored its count after this long was interrupted and is finished again
+INTERRUPTED_AFTER = timedelta(seconds=30)
 
 Notify = Callable[[str], None]
 
@@ -519,6 +521,8 @@ class PollsService:
         by = who.person_id if who else None
         if doc["state"] == "closed":
             if doc.get("result") is None:
+                if _aware(doc["closed_at"]) > _now() - INTERRUPTED_AFTER:
+                    raise Conflict("Diese Abstimmung wird gerade beendet.")
                 return await self._finish(doc, doc.get("closed_by"))  # a close that was interrupted
             await self._select_topics(doc, doc["result"])
             raise Conflict("Diese Abstimmung ist bereits beendet.")
@@ -551,10 +555,12 @@ class PollsService:
             ),
             subject=f"polls/{doc['_id']}",
         )
+        # topics first: if the process dies in between, the poll is still without its result,
+        # the closer finishes it again, and topics already selected are left as they are
+        await self._select_topics(doc, summary)
         await self.repo.store_result(doc["_id"], summary, [event])
         self.on_outbox(self.repo.polls, doc["_id"], [event])
         doc["result"] = summary
-        await self._select_topics(doc, summary)
         self.on_ballots_changed(doc["_id"])
         result.final = True
         return result
@@ -574,9 +580,12 @@ class PollsService:
                 log.info("topic %s changed while poll %s closed", topic["_id"], doc["_id"])
 
     async def close_due(self) -> int:
-        """Close every open poll whose time is up (called periodically)."""
+        """Close every open poll whose time is up, and finish closes that were interrupted
+        (called periodically)."""
         closed = 0
-        for poll_id in await self.repo.due_polls(_now()):
+        now = _now()
+        unfinished = await self.repo.unfinished_polls(now - INTERRUPTED_AFTER)
+        for poll_id in [*await self.repo.due_polls(now), *unfinished]:
             try:
                 await self.close(None, poll_id)
                 closed += 1
