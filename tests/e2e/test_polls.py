@@ -168,6 +168,18 @@ class TestTopicPoll:
         found = await events(stack, wait_for="poll.closed")
         assert sum(1 for e in found if e.type == "poll.closed") == 1
 
+    async def test_closing_twice_at_once_closes_once(self, stack: Stack) -> None:
+        ministry = await stack.login()
+        other = await stack.login()
+        poll = await open_poll(ministry, method={"kind": "single"})
+        first, second = await asyncio.gather(
+            ministry.post(f"/api/v1/polls/{poll['id']}/close"),
+            other.post(f"/api/v1/polls/{poll['id']}/close"),
+        )
+        assert sorted([first.status_code, second.status_code]) == [200, 409]
+        found = await events(stack, wait_for="poll.closed")
+        assert sum(1 for e in found if e.type == "poll.closed") == 1
+
 
 class TestMethods:
     async def test_schulze_reports_both_matrices_and_recounts_from_the_export(self, stack: Stack) -> None:

@@ -27,6 +27,9 @@ class PollsRepository:
         self.topics = db["topics"]
         self.polls = db["polls"]
         self.ballots = db["ballots"]
+        # one document per claimed piece of work ("close poll p"): a unique _id settles races
+        # between service instances where FerretDB's read-modify-write updates cannot
+        self.claims = db["claims"]
 
     @property
     def outbox_collections(self) -> list[Any]:
@@ -94,6 +97,17 @@ class PollsRepository:
         # ids start with the creation time: newest first
         cursor = self.polls.find(query, {"outbox": 0}).sort("_id", DESCENDING).limit(limit)
         return await cursor.to_list(None)
+
+    async def claim(self, key: str, at: datetime) -> bool:
+        try:
+            await self.claims.insert_one({"_id": key, "at": at})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def claimed_at(self, key: str) -> datetime | None:
+        doc = await self.claims.find_one({"_id": key})
+        return doc["at"] if doc else None
 
     async def mark_closed(self, poll_id: str, at: datetime, by: str | None) -> bool:
         result = await self.polls.update_one(

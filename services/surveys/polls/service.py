@@ -519,18 +519,33 @@ class PollsService:
         if who is not None and not (is_moderator(who) or who.person_id == doc["created_by"]):
             raise Forbidden("Abstimmungen beenden Ministerium, Digital-Lotsen oder wer sie gestartet hat.")
         by = who.person_id if who else None
+        now = _now()
         if doc["state"] == "closed":
             if doc.get("result") is None:
-                if _aware(doc["closed_at"]) > _now() - INTERRUPTED_AFTER:
+                # a close that was interrupted: one instance per 30-second window finishes it
+                age = now - _aware(doc["closed_at"])
+                window = int(age / INTERRUPTED_AFTER)
+                if window < 1 or not await self.repo.claim(f"{poll_id}:finish:{window}", now):
                     raise Conflict("Diese Abstimmung wird gerade beendet.")
-                return await self._finish(doc, doc.get("closed_by"))  # a close that was interrupted
+                return await self._finish(doc, doc.get("closed_by"))
             await self._select_topics(doc, doc["result"])
             raise Conflict("Diese Abstimmung ist bereits beendet.")
-        if not await self.repo.mark_closed(poll_id, _now(), by):
+        if not await self._claim_close(poll_id, now) or not await self.repo.mark_closed(poll_id, now, by):
             raise Conflict("Diese Abstimmung ist bereits beendet.")
         # ballots that passed the open check just before finish writing first
         await asyncio.sleep(self.close_settle_seconds)
         return await self._finish(await self._poll(poll_id), by)
+
+    async def _claim_close(self, poll_id: str, now: datetime) -> bool:
+        """Two instances (or a moderator and the closer) may close at once: one claim wins. A
+        claim whose holder died before marking the poll closed is taken over after 30 s, by one
+        instance per 30-second window."""
+        key = f"{poll_id}:close"
+        if await self.repo.claim(key, now):
+            return True
+        at = await self.repo.claimed_at(key)
+        window = int((now - _aware(at)) / INTERRUPTED_AFTER) if at else 0
+        return window >= 1 and await self.repo.claim(f"{key}:{window}", now)
 
     async def _finish(self, doc: Document, by: str | None) -> c.PollResults:
         result = await self._results(doc)
