@@ -2,8 +2,8 @@
 
 A state change and the events it causes are one document write: the events ride in the
 document's `outbox` list. The relay publishes them with `Nats-Msg-Id` (JetStream drops a
-duplicate within the window) and then pulls them out of the document. If NATS is away the
-events stay in the document and the sweeper publishes them when it is back.
+duplicate within the window) and records their ids as published. If NATS is away the events
+wait in the document and the sweeper publishes them when it is back.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import msgspec
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
+from pymongo.errors import BulkWriteError
 
 from services.contracts.envelope import Event
 from services.contracts.names import Names
@@ -113,23 +114,39 @@ async def ensure_stream(js: JetStreamContext, names: Names, replicas: int = 1) -
 
 
 class OutboxRelay:
+    """Publishes the events waiting in documents' outboxes.
+
+    The relay never writes to the documents themselves: on FerretDB an update is a
+    read-modify-write, so clearing an outbox while the service changes the same document (a
+    withdrawal right after a sign-up) could write the old state back. Published events are
+    instead recorded by id in `published` (one small document each), and the sweeper skips them.
+    The normal path publishes at once after the write; the sweeper is the safety net for events
+    whose publish failed (NATS away, a crash between write and publish).
+    """
+
     def __init__(
         self,
         js: JetStreamContext,
         names: Names,
         source: str,
         collections: list[AsyncCollection[Document]],
+        published: AsyncCollection[Document],
         *,
         sweep_interval: float = 1.0,
+        idle_sweep_interval: float = 30.0,
     ) -> None:
         self.js = js
         self.names = names
         self.source = source
         self.collections = collections
+        self.published = published
         self.sweep_interval = sweep_interval
+        self.idle_sweep_interval = idle_sweep_interval
         self._task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[bool]] = set()
         self._wake = asyncio.Event()
+        # sweep soon after start (a crash may have left events behind) and after any failure
+        self._unsure = True
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"outbox-{self.source}")
@@ -144,14 +161,12 @@ class OutboxRelay:
 
     def written(self, collection: AsyncCollection[Document], doc_id: Any, entries: list[Document]) -> None:
         """Call after a write that added `entries` to a document's outbox: publish them now."""
-        task = asyncio.create_task(self._flush(collection, doc_id, entries))
+        task = asyncio.create_task(self._publish(entries))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _flush(
-        self, collection: AsyncCollection[Document], doc_id: Any, entries: list[Document]
-    ) -> bool:
-        done: set[str] = set()
+    async def _publish(self, entries: list[Document]) -> bool:
+        done: list[str] = []
         ok = True
         for entry in entries:
             try:
@@ -163,49 +178,59 @@ class OutboxRelay:
                 )
             except Exception as exc:
                 log.warning("event %s not yet published: %r", entry["id"], exc)
+                self._unsure = True
                 self._wake.set()
                 ok = False
                 break
-            done.add(entry["id"])
+            done.append(entry["id"])
         if done:
-            await self._clear(collection, doc_id, done)
+            await self._mark(done)
         return ok
 
-    async def _clear(self, collection: AsyncCollection[Document], doc_id: Any, done: set[str]) -> None:
-        # FerretDB 1.x's $pull matches whole values only, not conditions: pull the entries
-        # exactly as stored
+    async def _mark(self, event_ids: list[str]) -> None:
+        now = datetime.now(UTC)
         try:
-            doc = await collection.find_one({"_id": doc_id}, {"outbox": 1})
-            for stored in (doc or {}).get("outbox") or []:
-                if stored.get("id") in done:
-                    await collection.update_one({"_id": doc_id}, {"$pull": {"outbox": stored}})
+            await self.published.insert_many([{"_id": i, "at": now} for i in event_ids], ordered=False)
+        except BulkWriteError as exc:
+            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                log.warning("published events not recorded: %r", exc)
         except Exception as exc:
-            # published but still in the outbox: the sweeper publishes it again and
-            # JetStream's duplicate window (or the consumer's idempotency) absorbs it
-            log.warning("outbox of %r not cleared: %r", doc_id, exc)
+            # published but not recorded: the sweeper publishes it again and JetStream's
+            # duplicate window (or the consumers' idempotency) absorbs it
+            log.warning("published events not recorded: %r", exc)
+
+    async def pending(self) -> list[Document]:
+        """Events in the outboxes that were never published."""
+        waiting: list[Document] = []
+        for collection in self.collections:
+            async for doc in collection.find({"outbox.0": {"$exists": True}}, {"outbox": 1}):
+                waiting.extend(doc.get("outbox") or [])
+        if not waiting:
+            return []
+        ids = [e["id"] for e in waiting]
+        done = {d["_id"] async for d in self.published.find({"_id": {"$in": ids}}, {"_id": 1})}
+        return [e for e in waiting if e["id"] not in done]
 
     async def sweep(self) -> int:
-        published = 0
-        for collection in self.collections:
-            cursor = collection.find({"outbox.0": {"$exists": True}}, {"outbox": 1})
-            async for doc in cursor:
-                entries = list(doc.get("outbox") or [])
-                if await self._flush(collection, doc["_id"], entries):
-                    published += len(entries)
-                else:
-                    return published
-        return published
+        waiting = sorted(await self.pending(), key=lambda e: (e["time"], e["id"]))
+        if waiting and not await self._publish(waiting):
+            return 0
+        self._unsure = False
+        return len(waiting)
 
     async def _run(self) -> None:
         while True:
+            interval = self.sweep_interval if self._unsure else self.idle_sweep_interval
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.sweep_interval)
+                await asyncio.wait_for(self._wake.wait(), timeout=interval)
             self._wake.clear()
             try:
                 await self.sweep()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                self._unsure = True
                 log.warning("outbox sweep failed: %r", exc)
             # after a failure, do not spin: the next round comes after the interval
-            await asyncio.sleep(self.sweep_interval if self._wake.is_set() else 0)
+            if self._wake.is_set():
+                await asyncio.sleep(self.sweep_interval)

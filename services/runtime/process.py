@@ -54,7 +54,9 @@ class ServiceProcess:
     def outbox(self, collections: Sequence[Any]) -> OutboxRelay:
         """The process's one outbox relay; each part of a service adds its collections to it."""
         if self.relay is None:
-            self.relay = OutboxRelay(self.js, self.names, f"/gdst/{self.service}", list(collections))
+            self.relay = OutboxRelay(
+                self.js, self.names, f"/gdst/{self.service}", list(collections), self.db["outbox_published"]
+            )
             self.relay.start()
         else:
             self.relay.collections.extend(c for c in collections if c not in self.relay.collections)

@@ -23,7 +23,10 @@ async def events(stack: Stack, expected: int) -> list[Event]:
     found: list[Event] = []
     try:
         while len(found) < expected:
-            msg = await sub.next_msg(timeout=30)
+            try:
+                msg = await sub.next_msg(timeout=30)
+            except TimeoutError as exc:
+                raise AssertionError(f"only {[e.type for e in found]}") from exc
             event = msgspec.json.decode(msg.data, type=Event)
             if event.source == "/gdst/needs":
                 found.append(event)

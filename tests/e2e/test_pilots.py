@@ -187,3 +187,18 @@ class TestPilots:
         assert (await dessau.delete(f"/api/v1/pilots/{pilot['id']}/signup")).status_code == 204
         view = (await ministry.get(f"/api/v1/pilots/{pilot['id']}")).json()
         assert [(s["organisation"]["id"], s["status"]) for s in view["signups"]] == [("15002", "confirmed")]
+
+    async def test_withdrawal_right_after_signing_up_is_never_lost(self, stack: Stack) -> None:
+        # the outbox relay once cleared a sign-up's outbox with a read-modify-write on FerretDB
+        # while the withdrawal was written to the same document, and wrote the old state back
+        ministry, pilot = await open_pilot(stack, capacity=1)
+        halle = await stack.login(kommune("15002"))
+        for _ in range(10):
+            assert (
+                await halle.put(f"/api/v1/pilots/{pilot['id']}/signup", json=contact("15002"))
+            ).status_code == 200
+            assert (await halle.delete(f"/api/v1/pilots/{pilot['id']}/signup")).status_code == 204
+            await asyncio.sleep(0.05)
+            view = (await ministry.get(f"/api/v1/pilots/{pilot['id']}")).json()
+            assert [s["status"] for s in view["signups"]] == ["withdrawn"]
+            assert view["seats_left"] == 1
