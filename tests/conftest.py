@@ -151,5 +151,5 @@ async def stack(
     finally:
         for proc in st.processes.values():
             with contextlib.suppress(Exception):
-                await proc.stop()
-        await _cleanup(settings)
+                await asyncio.wait_for(proc.stop(), timeout=60)
+        await asyncio.wait_for(_cleanup(settings), timeout=60)

@@ -27,6 +27,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.contracts.envelope import Event
 from services.contracts.names import Names
+from services.runtime.lifecycle import cancel
 from services.runtime.mongo import AsyncCollection, Document
 
 log = logging.getLogger(__name__)
@@ -90,10 +91,7 @@ class EventConsumer:
 
     async def stop(self) -> None:
         self._stopping = True
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel(self._task)
 
     async def _run(self, sub: JetStreamContext.PullSubscription) -> None:
         while not self._stopping:

@@ -24,6 +24,7 @@ from pymongo.errors import BulkWriteError
 
 from services.contracts.envelope import Event
 from services.contracts.names import Names
+from services.runtime.lifecycle import cancel
 from services.runtime.mongo import AsyncCollection, Document
 
 log = logging.getLogger(__name__)
@@ -154,10 +155,7 @@ class OutboxRelay:
     async def stop(self) -> None:
         if self._pending:
             await asyncio.wait(set(self._pending), timeout=3)
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel(self._task)
 
     def written(self, collection: AsyncCollection[Document], doc_id: Any, entries: list[Document]) -> None:
         """Call after a write that added `entries` to a document's outbox: publish them now."""

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from services.runtime import logs
 from services.runtime.settings import Settings
@@ -49,3 +49,17 @@ def main(process: str, build: Callable[[Settings], Awaitable[Stoppable]]) -> Non
         await app.stop()
 
     asyncio.run(run())
+
+
+async def cancel(task: asyncio.Task[Any] | None, timeout: float = 5.0) -> None:
+    """Cancel a background task and wait a bounded time for it to end.
+
+    A task cancelled inside a driver call can swallow the cancellation and carry on; stopping a
+    process must never hang on that, so after `timeout` it is left behind with a warning.
+    """
+    if task is None or task.done():
+        return
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=timeout)
+    if not done:
+        log.warning("task %s did not stop within %.0f s", task.get_name(), timeout)

@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import logging
 
+from services.runtime.lifecycle import cancel
+
 log = logging.getLogger(__name__)
 
 
@@ -24,10 +26,7 @@ class BackgroundLoop:
         self._task = asyncio.create_task(self._run(), name=self.name)
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel(self._task)
 
     async def run_once(self) -> int:
         raise NotImplementedError

@@ -90,17 +90,19 @@ class ServiceProcess:
         self._on_stop.append(callback)
 
     async def stop(self) -> None:
-        # stop taking requests, finish those running, then the background work
+        # stop taking requests, finish those running, then the background work; every step is
+        # bounded, so a stuck peer never keeps the process from ending
         if self.rpc:
             with contextlib.suppress(Exception):
-                await self.rpc.stop()
+                await asyncio.wait_for(self.rpc.stop(), timeout=10)
         for callback in reversed(self._on_stop):
             with contextlib.suppress(Exception):
-                await callback()
+                await asyncio.wait_for(callback(), timeout=10)
         for consumer in self.consumers:
             await consumer.stop()
         if self.relay:
             await self.relay.stop()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.conn.close(), timeout=5)
-        await self.mongo.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.mongo.close(), timeout=5)

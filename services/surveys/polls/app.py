@@ -4,11 +4,11 @@ outbox, live results and the closer of polls whose time is up."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
 from services.contracts import polls as c
+from services.runtime.lifecycle import cancel
 from services.runtime.process import ServiceProcess
 from services.runtime.rpc import Endpoint, RpcClient
 from services.surveys.polls.directory import Directory
@@ -46,10 +46,7 @@ class PollsPart:
         self._closer = asyncio.create_task(run(), name="polls-closer")
 
     async def stop(self) -> None:
-        if self._closer:
-            self._closer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._closer
+        await cancel(self._closer)
         await self.live.stop()
 
 

@@ -10,13 +10,13 @@ pages' streams start with a fresh count anyway.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
 import msgspec
 
 from services.contracts import polls as c
+from services.runtime.lifecycle import cancel
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +58,5 @@ class LiveResults:
             pause = max(self.interval, 2 * (loop.time() - started))
 
     async def stop(self) -> None:
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for task in list(self._tasks.values()):
+            await cancel(task)

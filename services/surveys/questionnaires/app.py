@@ -4,12 +4,12 @@ the deadline task (closing surveys whose time is up, stating "closing soon" once
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from datetime import timedelta
 from typing import Any
 
+from services.runtime.lifecycle import cancel
 from services.runtime.process import ServiceProcess
 from services.runtime.rpc import Endpoint, RpcClient
 from services.surveys.questionnaires.directory import Directory
@@ -56,10 +56,7 @@ class QuestionnairesPart:
         self._deadlines = asyncio.create_task(run(), name="survey-deadlines")
 
     async def stop(self) -> None:
-        if self._deadlines:
-            self._deadlines.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._deadlines
+        await cancel(self._deadlines)
 
 
 async def setup(proc: ServiceProcess) -> QuestionnairesPart:
