@@ -349,3 +349,27 @@ class TestOpenApi:
             assert set(schema["paths"][path]) >= methods, path
             for method in methods:
                 assert schema["paths"][path][method]["summary"], (path, method)
+
+
+class TestReplacing:
+    async def test_a_voter_changing_often_keeps_one_ballot_and_a_short_history(self, stack: Stack) -> None:
+        ministry = await stack.login()
+        poll = await open_poll(ministry, method={"kind": "single"})
+        member = await stack.login(HALLE)
+        for i in range(14):
+            response = await vote(member, poll["id"], choice=poll["options"][i % 3]["id"])
+            assert response.status_code == 200
+        result = await results(member, poll["id"])
+        assert result["ballots"] == 1 and result["winners"] == [poll["options"][13 % 3]["id"]]
+        repo = stack.processes["surveys"].parts["polls_repository"]
+        stored = await repo.ballots.find_one({"poll_id": poll["id"]})
+        assert len(stored["outbox"]) == 10
+        casts: list[dict[str, object]] = []
+        for _ in range(20):
+            found = await events(stack, wait_for="ballot.cast")
+            casts = [msgspec.json.decode(e.data) for e in found if e.type == "ballot.cast"]
+            if len(casts) >= 14:
+                break
+            await asyncio.sleep(0.25)
+        assert len(casts) == 14, "every ballot, replaced or not, was announced once"
+        assert [c["replaced"] for c in casts].count(False) == 1

@@ -16,6 +16,9 @@ from pymongo.errors import DuplicateKeyError
 
 from services.runtime.mongo import AsyncDatabase, Document
 
+# ballot.cast events kept in a ballot's outbox; older ones were published long ago
+OUTBOX_KEPT = 10
+
 
 def ballot_id(poll_id: str, voter: str) -> str:
     return f"{poll_id}:{voter}"
@@ -140,7 +143,7 @@ class PollsRepository:
         """Store the voter's one ballot, replacing an earlier one. Returns whether it replaced
         one, and the event `event(replaced)` that was put into its outbox.
 
-        Events of the earlier ballot that still wait in its outbox are carried over.
+        The events of the earlier ballot are carried over (the newest `OUTBOX_KEPT`).
         """
         for _ in range(3):
             existing = await self.ballots.find_one({"_id": doc["_id"]}, {"outbox": 1, "first_cast_at": 1})
@@ -152,7 +155,9 @@ class PollsRepository:
                     continue  # the same voter's other request was first: replace it
                 return False, entry
             entry = event(True)
-            outbox = [*(existing.get("outbox") or []), entry]
+            # the outbox stays as the document's event history (the relay records what it
+            # published elsewhere); a voter who changes their mind often keeps only the last few
+            outbox = [*(existing.get("outbox") or [])[-(OUTBOX_KEPT - 1) :], entry]
             first = existing.get("first_cast_at", doc["cast_at"])
             await self.ballots.replace_one(
                 {"_id": doc["_id"]}, {**doc, "first_cast_at": first, "outbox": outbox}, upsert=True
