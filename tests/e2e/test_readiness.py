@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.conftest import Stack
 
 
@@ -32,4 +34,9 @@ class TestReadiness:
             assert (await client.get("/healthz")).status_code == 200
 
             await stack.start_service("directory")
+            # the restarted service's subscriptions reach the server a moment after start
+            for _ in range(50):
+                if (await client.get("/readyz")).status_code == 200:
+                    break
+                await asyncio.sleep(0.1)
             assert (await client.get("/readyz")).status_code == 200
