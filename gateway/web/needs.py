@@ -3,6 +3,7 @@ solutions, pilot sign-up and selection."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -59,6 +60,19 @@ def _domain(exc: DomainError, errors: FormErrors, known: set[str]) -> None:
     errors.add_all([type(e)(e.field.split("[")[0], _(e.message)) for e in exc.errors], known)
     if not exc.errors:
         errors.general.append(_(exc.detail or exc.title))
+
+
+async def _attempt(call: Awaitable[object], errors: FormErrors, known: set[str]) -> bool:
+    """Run the service call behind a form. False, with the refusal in `errors`, when the service
+    said no; an unknown need or pilot stays a 404 page."""
+    try:
+        await call
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        _domain(exc, errors, known)
+        return False
+    return True
 
 
 async def _form(request: Request[Any, Any, Any]) -> Any:
@@ -214,13 +228,9 @@ class NeedPages(Controller):
         elif comment and len(comment) > 2000:
             errors.add("comment", _("Höchstens 2000 Zeichen."))
         else:
-            try:
-                await NeedsClient(gateway_of(request).rpc).support(who, need_id[:64], comment)
-            except DomainError as exc:
-                if exc.status == 404:
-                    raise
-                _domain(exc, errors, {"comment"})
-            else:
+            if await _attempt(
+                NeedsClient(gateway_of(request).rpc).support(who, need_id[:64], comment), errors, {"comment"}
+            ):
                 return Redirect(path=f"/bedarfe/{need_id[:64]}?hinweis=betroffen#betroffene")
         return await self._show(request, auth, who, need_id[:64], errors, {"comment": comment or ""}, 422)
 
@@ -232,13 +242,9 @@ class NeedPages(Controller):
         if not form_csrf_ok(request, auth, form.get("csrf_token")):
             errors.general.append(_("Das Formular ist abgelaufen. Bitte senden Sie es erneut."))
         else:
-            try:
-                await NeedsClient(gateway_of(request).rpc).withdraw_support(who, need_id[:64])
-            except DomainError as exc:
-                if exc.status == 404:
-                    raise
-                _domain(exc, errors, set())
-            else:
+            if await _attempt(
+                NeedsClient(gateway_of(request).rpc).withdraw_support(who, need_id[:64]), errors, set()
+            ):
                 return Redirect(path=f"/bedarfe/{need_id[:64]}?hinweis=zurueckgezogen#betroffene")
         return await self._show(request, auth, who, need_id[:64], errors, status=409)
 
@@ -257,15 +263,10 @@ class NeedPages(Controller):
                 errors,
             )
             if body is not None:
-                try:
-                    await NeedsClient(gateway_of(request).rpc).set_status(
-                        who, body.id, body.status, body.reason
-                    )
-                except DomainError as exc:
-                    if exc.status == 404:
-                        raise
-                    _domain(exc, errors, {"status", "reason"})
-                else:
+                client = NeedsClient(gateway_of(request).rpc)
+                if await _attempt(
+                    client.set_status(who, body.id, body.status, body.reason), errors, {"status", "reason"}
+                ):
                     return Redirect(path=f"/bedarfe/{need_id[:64]}?hinweis=status#status")
         return await self._show(request, auth, who, need_id[:64], errors, values, 422)
 
@@ -296,13 +297,9 @@ class NeedPages(Controller):
             for name, message in parsed.fields.items():
                 errors.add(f"solution_{name}", message)
             if body is not None:
-                try:
-                    await NeedsClient(gateway_of(request).rpc).add_solution(who, body)
-                except DomainError as exc:
-                    if exc.status == 404:
-                        raise
-                    _domain(exc, errors, set())
-                else:
+                if await _attempt(
+                    NeedsClient(gateway_of(request).rpc).add_solution(who, body), errors, set()
+                ):
                     return Redirect(path=f"/bedarfe/{need_id[:64]}?hinweis=loesung#loesungen")
         return await self._show(request, auth, who, need_id[:64], errors, values, 422)
 
@@ -458,13 +455,11 @@ class PilotPages(Controller):
                 errors,
             )
             if body is not None:
-                try:
-                    await NeedsClient(gateway_of(request).rpc).sign_up(who, body)
-                except DomainError as exc:
-                    if exc.status == 404:
-                        raise
-                    _domain(exc, errors, {"contact_name", "contact_email", "note"})
-                else:
+                if await _attempt(
+                    NeedsClient(gateway_of(request).rpc).sign_up(who, body),
+                    errors,
+                    {"contact_name", "contact_email", "note"},
+                ):
                     return Redirect(path=f"/piloten/{pilot_id[:64]}?hinweis=angemeldet#anmeldungen")
         return await self._show(request, auth, who, pilot_id[:64], errors, values, 422)
 
@@ -476,13 +471,9 @@ class PilotPages(Controller):
         if not form_csrf_ok(request, auth, form.get("csrf_token")):
             errors.general.append(_("Das Formular ist abgelaufen. Bitte senden Sie es erneut."))
         else:
-            try:
-                await NeedsClient(gateway_of(request).rpc).withdraw_signup(who, pilot_id[:64])
-            except DomainError as exc:
-                if exc.status == 404:
-                    raise
-                _domain(exc, errors, set())
-            else:
+            if await _attempt(
+                NeedsClient(gateway_of(request).rpc).withdraw_signup(who, pilot_id[:64]), errors, set()
+            ):
                 return Redirect(path=f"/piloten/{pilot_id[:64]}?hinweis=abgemeldet#anmeldungen")
         return await self._show(request, auth, who, pilot_id[:64], errors, status=409)
 
@@ -497,12 +488,10 @@ class PilotPages(Controller):
         elif not chosen:
             errors.add("organisation_ids", _("Bitte wählen Sie mindestens eine Kommune."))
         else:
-            try:
-                await NeedsClient(gateway_of(request).rpc).select(who, pilot_id[:64], chosen)
-            except DomainError as exc:
-                if exc.status == 404:
-                    raise
-                _domain(exc, errors, {"organisation_ids"})
-            else:
+            if await _attempt(
+                NeedsClient(gateway_of(request).rpc).select(who, pilot_id[:64], chosen),
+                errors,
+                {"organisation_ids"},
+            ):
                 return Redirect(path=f"/piloten/{pilot_id[:64]}?hinweis=auswahl#anmeldungen")
         return await self._show(request, auth, who, pilot_id[:64], errors, status=422)
