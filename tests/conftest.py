@@ -25,6 +25,7 @@ from services.runtime.process import ServiceProcess
 from services.runtime.settings import Settings
 from services.surveys.app import start as start_surveys
 from tests.support import servers
+from tests.support.figures import FIGURES, Recorder
 from tests.support.http import serve
 
 DEMO_PASSWORD = "gdst-demo"
@@ -36,6 +37,21 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     missing = servers.have_binaries()
     if missing:
         raise pytest.UsageError(f"missing binaries (run `make setup test-deps`): {', '.join(missing)}")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not FIGURES.items:
+        return
+    terminalreporter.section("figures")
+    for line in FIGURES.lines():
+        terminalreporter.write_line(line)
+    FIGURES.write(Path("var/figures.json"))
+
+
+@pytest.fixture
+def figures(request: pytest.FixtureRequest) -> Recorder:
+    """Record a measured figure (printed at the end of the run, see tests/support/figures.py)."""
+    return Recorder(request.node.nodeid)
 
 
 @pytest.fixture(scope="session")
