@@ -52,7 +52,7 @@ from services.runtime.settings import Settings
 
 HERE = Path(__file__).parent
 MAX_BODY_BYTES = 64 * 1024
-DEFAULT_SERVICES = ("directory", "needs", "surveys", "notifications")
+DEFAULT_SERVICES = ("directory", "needs", "surveys", "notifications", "meetings")
 KIND_LABELS = {
     "land": "Land",
     "landkreis": "Landkreis",
