@@ -128,6 +128,8 @@ def _fields_from(values: dict[str, str], errors: FormErrors) -> c.MeetingFields 
         errors.add("until", _("Bitte geben Sie an, bis wann die Serie läuft."))
     if values["repeat"] == "custom" and not values["rrule"]:
         errors.add("rrule", _("Bitte geben Sie eine Regel an, z. B. FREQ=WEEKLY;BYDAY=TU;COUNT=10."))
+    if not values["location"] and not values["online_url"]:
+        errors.add("location", _("Bitte geben Sie einen Ort oder einen Online-Link an."))
     exdates: list[str] = []
     for line in values["exdates"].split():
         try:
