@@ -3,7 +3,9 @@ list, meeting (with its live poll), calendar and form pages are axe-clean."""
 
 from __future__ import annotations
 
+import calendar
 import re
+from datetime import date
 
 import pytest
 from playwright.async_api import Page, expect
@@ -15,6 +17,10 @@ from tests.e2e.conftest_polls import poll_body
 
 pytestmark = pytest.mark.browser
 MAGDEBURG = "kommune-15003@gdst.example"
+NEXT = date.today().year + 1
+FIRST_THURSDAY = next(
+    d for d in (date(NEXT, 1, day) for day in range(1, 8)) if d.weekday() == calendar.THURSDAY
+)
 
 
 async def assert_axe_clean(page: Page, what: str) -> None:
@@ -34,7 +40,7 @@ class TestMeetingsInTheBrowser:
             json={
                 "title": "AG Technik: Sitzung mit Punktabfrage",
                 "agenda": "1. Themen\n2. Punktabfrage",
-                "start": "2027-01-07T14:00",
+                "start": f"{FIRST_THURSDAY.isoformat()}T14:00",
                 "rrule": "FREQ=MONTHLY;BYDAY=1TH;COUNT=6",
                 "online_url": "https://konferenz.gdst.example/ag-technik",
                 "group_id": "ag-technik",
@@ -71,7 +77,7 @@ class TestMeetingsInTheBrowser:
         await planner.goto(f"{stack.base_url}/termine/neu")
         await assert_axe_clean(planner, "form")
         await planner.fill("#title", "Regionaltreffen")
-        await planner.fill("#start_date", "2027-03-10")
+        await planner.fill("#start_date", f"{NEXT}-03-10")
         await planner.fill("#start_time", "13:00")
         await planner.select_option("#repeat", "weekly")
         async with planner.expect_navigation():
@@ -81,9 +87,9 @@ class TestMeetingsInTheBrowser:
         await expect(summary).to_contain_text("bis wann die Serie läuft")
         await expect(summary).to_contain_text("Ort oder einen Online-Link")
         await assert_axe_clean(planner, "form with errors")
-        await planner.fill("#until", "2027-06-30")
+        await planner.fill("#until", f"{NEXT}-06-30")
         await planner.fill("#location", "Halle (Saale)")
         async with planner.expect_navigation():
             await planner.get_by_role("button", name="Termin anlegen").click()
         await expect(planner.get_by_role("status")).to_contain_text("Der Termin ist angelegt")
-        await expect(planner.get_by_test_id("upcoming")).to_contain_text("10.03.2027")
+        await expect(planner.get_by_test_id("upcoming")).to_contain_text(f"10.03.{NEXT}")

@@ -5,7 +5,8 @@ input refused with nothing stored."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+import calendar
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,21 @@ from tests.conftest import Stack
 BERLIN = ZoneInfo("Europe/Berlin")
 DESSAU = "kommune-15001@gdst.example"  # ag-organisation, ag-umsetzung
 MAGDEBURG = "kommune-15003@gdst.example"  # ag-technik, ag-strategie
+# dates relative to today, so the tests keep meaning the future (and the past) in later years
+NEXT = date.today().year + 1
+LAST = date.today().year - 1
+
+
+def nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
+    days = [
+        d
+        for d in calendar.Calendar().itermonthdates(year, month)
+        if d.month == month and d.weekday() == weekday
+    ]
+    return days[n - 1]
+
+
+JAN, FEB, MAR = (nth_weekday(NEXT, m, calendar.FRIDAY, 3) for m in (1, 2, 3))
 MEMBERS = [f"kommune-{ags}@gdst.example" for ags in ("15001", "15002", "15003", "15081", "15082", "15083")]
 
 
@@ -40,7 +56,7 @@ def body(**overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "title": "Digitales Frühstück",
         "agenda": "1. Begrüßung\n2. Vortrag",
-        "start": "2027-01-15T09:00",  # the third Friday of January 2027
+        "start": f"{JAN.isoformat()}T09:00",  # the third Friday of January next year
         "duration_minutes": 90,
         "rrule": "FREQ=MONTHLY;BYDAY=3FR;COUNT=6",
         "online_url": "https://konferenz.gdst.example/fruehstueck",
@@ -59,17 +75,19 @@ class TestFeeds:
         planner = await lotse(stack)
         created = await planner.post(
             "/api/v1/meetings",
-            json=body(group_id="ag-technik", exdates=["2027-02-19T09:00"]),
+            json=body(group_id="ag-technik", exdates=[f"{FEB.isoformat()}T09:00"]),
         )
         assert created.status_code == 201, created.text
         meeting = created.json()
         assert meeting["rrule"] == "FREQ=MONTHLY;BYDAY=3FR;COUNT=6"
         cancelled = await planner.post(
-            f"/api/v1/meetings/{meeting['id']}/occurrences/20270319T0900/cancel",
+            f"/api/v1/meetings/{meeting['id']}/occurrences/{MAR:%Y%m%d}T0900/cancel",
             json={"reason": "Referentin erkrankt"},
         )
         assert cancelled.status_code == 200, cancelled.text
-        assert [o["starts_at"] for o in cancelled.json()["exceptions"]] == ["2027-03-19T09:00:00+01:00"]
+        assert [o["starts_at"] for o in cancelled.json()["exceptions"]] == [
+            f"{MAR.isoformat()}T09:00:00+01:00"
+        ]
 
         # Magdeburg belongs to the AG: the meeting is in its personal feed and the AG's feed
         member = await stack.login(MAGDEBURG)
@@ -89,11 +107,13 @@ class TestFeeds:
         assert str(master["UID"]) == str(override["UID"]) == f"{meeting['id']}@termine.gdst.example"
         assert master["RRULE"]["FREQ"] == ["MONTHLY"] and master["RRULE"]["BYDAY"] == ["3FR"]
         start = master["DTSTART"].dt
-        assert start == datetime(2027, 1, 15, 9, 0, tzinfo=BERLIN) and start.tzinfo.key == "Europe/Berlin"
+        assert (
+            start == datetime(NEXT, 1, JAN.day, 9, 0, tzinfo=BERLIN) and start.tzinfo.key == "Europe/Berlin"
+        )
         exdates = [d.dt for d in master["EXDATE"].dts]
-        assert exdates == [datetime(2027, 2, 19, 9, 0, tzinfo=BERLIN)]
+        assert exdates == [datetime(NEXT, 2, FEB.day, 9, 0, tzinfo=BERLIN)]
         assert "DTSTAMP" in master
-        assert override["RECURRENCE-ID"].dt == datetime(2027, 3, 19, 9, 0, tzinfo=BERLIN)
+        assert override["RECURRENCE-ID"].dt == datetime(NEXT, 3, MAR.day, 9, 0, tzinfo=BERLIN)
         assert str(override["STATUS"]) == "CANCELLED"
         assert "Referentin erkrankt" in str(override["DESCRIPTION"])
         assert {str(e["UID"]) for e in group_events} == {str(master["UID"])}
@@ -115,7 +135,7 @@ class TestFeeds:
         # the cancellation and its reason are on the meeting page
         page = await member.get(f"/termine/{meeting['id']}")
         assert page.status_code == 200
-        assert "Referentin erkrankt" in page.text and "19.03.2027" in page.text
+        assert "Referentin erkrankt" in page.text and f"{MAR:%d.%m.%Y}" in page.text
 
 
 class TestRegistration:
@@ -128,10 +148,10 @@ class TestRegistration:
         # bad input first: every refusal is specific and nothing is stored
         cases: list[tuple[httpx.AsyncClient, dict[str, Any], int, str]] = [
             (ministry, body(rrule="FREQ=MONTHLY;BYDAY=XX;COUNT=2"), 422, "rrule"),
-            (ministry, body(rrule="FREQ=WEEKLY;UNTIL=20260101"), 422, "rrule"),
+            (ministry, body(rrule=f"FREQ=WEEKLY;UNTIL={LAST}0101"), 422, "rrule"),
             (ministry, body(rrule="FREQ=WEEKLY;BYDAY=FR"), 422, "rrule"),
             (ministry, body(rrule="FREQ=HOURLY;COUNT=3"), 422, "rrule"),
-            (ministry, body(start="2027-02-30T09:00", rrule=None), 422, "start"),
+            (ministry, body(start=f"{NEXT}-02-30T09:00", rrule=None), 422, "start"),
             (ministry, body(group_id="ag-unbekannt"), 422, "group_id"),
             (ministry, body(online_url=None), 422, "location"),
             (members[0], body(), 403, ""),
@@ -146,7 +166,7 @@ class TestRegistration:
 
         created = await ministry.post(
             "/api/v1/meetings",
-            json=body(title="OZG-Sprechstunde Nr. 7", rrule=None, capacity=2, start="2027-03-03T11:00"),
+            json=body(title="OZG-Sprechstunde Nr. 7", rrule=None, capacity=2, start=f"{NEXT}-03-03T11:00"),
         )
         assert created.status_code == 201, created.text
         meeting_id = created.json()["id"]
@@ -200,3 +220,43 @@ class TestReminders:
         subjects = [str(m["Subject"]) for m in stack.mailbox.to(DESSAU)]
         assert sum("Erinnerung" in s for s in subjects) == 1, subjects
         assert any(s.startswith("Abgesagt: Lotsen-Sprechstunde") for s in subjects), subjects
+
+
+class TestStatsAndSchema:
+    async def test_held_dates_counted_and_every_endpoint_documented(self, stack: Stack) -> None:
+        ministry = await stack.login()
+        first = nth_weekday(LAST, 1, calendar.THURSDAY, 2)
+        second = nth_weekday(LAST, 2, calendar.THURSDAY, 2)
+        past = body(title="AG Technik", start=f"{first}T14:00", rrule="FREQ=MONTHLY;BYDAY=2TH;COUNT=3")
+        created = await ministry.post("/api/v1/meetings", json=past | {"group_id": "ag-technik"})
+        assert created.status_code == 201, created.text
+        meeting_id = created.json()["id"]
+        cancelled = await ministry.post(
+            f"/api/v1/meetings/{meeting_id}/occurrences/{second:%Y%m%d}T1400/cancel",
+            json={"reason": "Ferien"},
+        )
+        assert cancelled.status_code == 200, cancelled.text
+        future = await ministry.post("/api/v1/meetings", json=body(rrule=None, capacity=5))
+        member = await stack.login(DESSAU)
+        assert (await member.put(f"/api/v1/meetings/{future.json()['id']}/registration")).status_code == 200
+        stats = (await ministry.get("/api/v1/meetings/stats")).json()
+        # January and March held (February cancelled); one date still to come, one registration
+        assert stats == {"held": 2, "held_by_group": {"ag-technik": 2}, "upcoming": 1, "registrations": 1}
+
+        schema = (await stack.client().get("/api/schema/openapi.json")).json()
+        expected = {
+            "/api/v1/meetings": {"get", "post"},
+            "/api/v1/meetings/{meeting_id}": {"get", "put"},
+            "/api/v1/meetings/occurrences": {"get"},
+            "/api/v1/meetings/stats": {"get"},
+            "/api/v1/meetings/feed": {"get", "post"},
+            "/api/v1/meetings/{meeting_id}/registration": {"put", "delete"},
+            "/api/v1/meetings/{meeting_id}/cancel": {"post"},
+            "/api/v1/meetings/{meeting_id}/occurrences/{occurrence}/cancel": {"post"},
+            "/api/v1/meetings/{meeting_id}/occurrences/{occurrence}/move": {"post"},
+            "/api/v1/meetings/feeds/{token}/termine.ics": {"get"},
+            "/api/v1/meetings/feeds/{token}/groups/{group_id}/termine.ics": {"get"},
+        }
+        for path, methods in expected.items():
+            assert path in schema["paths"], path
+            assert methods <= set(schema["paths"][path]), (path, set(schema["paths"][path]))
