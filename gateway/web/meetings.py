@@ -327,7 +327,6 @@ class MeetingPages(Controller):
                 }
             except DomainError:
                 poll = {}  # the poll is gone or its service away: the meeting page still works
-        feed = feed_links(request, await _client(request).feed_token(who))
         return await render(
             request,
             "meetings/show.html",
@@ -336,7 +335,6 @@ class MeetingPages(Controller):
                 "notice": _notice(request),
                 "errors": errors,
                 "values": values or {},
-                "feed": feed,
                 "weekday_names": WEEKDAY_NAMES,
                 **poll,
             },

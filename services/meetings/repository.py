@@ -73,6 +73,9 @@ class MeetingsRepository:
             return False
         return True
 
+    async def registrant(self, meeting_id: str, person_id: str) -> Document | None:
+        return await self.registrants.find_one({"_id": f"{meeting_id}:{person_id}"})
+
     async def release_registrant(self, meeting_id: str, person_id: str) -> None:
         await self.registrants.delete_one({"_id": f"{meeting_id}:{person_id}"})
 

@@ -23,6 +23,8 @@ from services.runtime.events import OutboxHook, ignore_outbox, outbox_entry
 from services.runtime.mongo import Document
 
 DEFAULT_REMINDER_LEAD = timedelta(hours=24)
+# a registration guard this old without a registration belongs to a request that died midway
+GUARD_LEASE = timedelta(seconds=30)
 
 
 def _now() -> datetime:
@@ -439,8 +441,14 @@ class MeetingsService:
             return await self._registration(who, doc)
         now = _now()
         if not await self.repo.claim_registrant(meeting_id, who.person_id, {"at": now}):
-            # the same person in another tab a moment ago: whatever that request decided stands
-            return await self._registration(who, doc)
+            guard = await self.repo.registrant(meeting_id, who.person_id)
+            if guard is None or _aware(guard["at"]) > now - GUARD_LEASE:
+                # the same person in another tab a moment ago: whatever that request decided stands
+                return await self._registration(who, doc)
+            # left behind by a request that died between guard and seat: take it over
+            await self.repo.release_registrant(meeting_id, who.person_id)
+            if not await self.repo.claim_registrant(meeting_id, who.person_id, {"at": now}):
+                return await self._registration(who, doc)
         event = outbox_entry(
             c.EVENT_REGISTERED,
             c.Registered(meeting_id=meeting_id, person_id=who.person_id, organisation_id=who.organisation_id),
