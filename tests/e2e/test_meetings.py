@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import icalendar
 
+from services.meetings.seed import seed
 from tests.conftest import Stack
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -266,3 +267,10 @@ class TestStatsAndSchema:
         for path, methods in expected.items():
             assert path in schema["paths"], path
             assert methods <= set(schema["paths"][path]), (path, set(schema["paths"][path]))
+
+        # the demo rhythm of `make run` is written once and shows on the list
+        assert await seed(stack.settings) == 11
+        assert await seed(stack.settings) == 0
+        listing = await member.get("/termine")
+        assert listing.status_code == 200
+        assert "Lotsen-Sprechstunde" in listing.text and "OZG-Sprechstunde Nr. 1" in listing.text
