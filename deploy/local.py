@@ -30,7 +30,7 @@ from typing import BinaryIO, TextIO
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
-SERVICE_ORDER = ("directory", "needs", "surveys", "notifications")
+SERVICE_ORDER = ("directory", "needs", "surveys", "notifications", "meetings")
 DEMO_LOGINS = ("ministerium@gdst.example", "kommune-15003@gdst.example")
 DEMO_PASSWORD = "gdst-demo"
 STOP_TIMEOUT = 10.0
@@ -327,7 +327,13 @@ class Stack:
     async def _seed(self) -> None:
         gdst = self.bin_dir / "gdst"
         argv = [str(gdst)] if gdst.exists() else [sys.executable, "-m", "services.directory.cli"]
-        child = await self._spawn("seed", [*argv, "seed-demo"], self.env)
+        await self._seed_with([*argv, "seed-demo"])
+        # the rhythm of the network: Sprechstunden, Digitales Frühstück, regional meetings, …
+        if (self.root / "services" / "meetings" / "seed.py").exists():
+            await self._seed_with([sys.executable, "-m", "services.meetings.seed"])
+
+    async def _seed_with(self, argv: list[str]) -> None:
+        child = await self._spawn("seed", argv, self.env)
         assert child.proc is not None
         code = await child.proc.wait()
         await self._finish(child)

@@ -26,6 +26,7 @@ from gateway.api.directory import (
     PeopleController,
 )
 from gateway.api.health import healthz, readyz
+from gateway.api.meetings import MeetingController, MeetingFeedController
 from gateway.api.needs import NeedController, PilotController
 from gateway.api.notifications import (
     AdminController,
@@ -40,6 +41,7 @@ from gateway.middleware import EdgeMiddleware
 from gateway.problems import DETAILS, handle
 from gateway.sessions import SessionStore
 from gateway.state import Gateway
+from gateway.web.meetings import MeetingPages
 from gateway.web.needs import NeedPages, PilotPages
 from gateway.web.notifications import NotificationPages
 from gateway.web.pages import Pages
@@ -52,7 +54,7 @@ from services.runtime.settings import Settings
 
 HERE = Path(__file__).parent
 MAX_BODY_BYTES = 64 * 1024
-DEFAULT_SERVICES = ("directory", "needs", "surveys", "notifications")
+DEFAULT_SERVICES = ("directory", "needs", "surveys", "notifications", "meetings")
 KIND_LABELS = {
     "land": "Land",
     "landkreis": "Landkreis",
@@ -155,6 +157,8 @@ def create_app(
             TopicController,
             PollController,
             SurveyController,
+            MeetingController,
+            MeetingFeedController,
             Pages,
             PollPages,
             TopicPages,
@@ -162,6 +166,7 @@ def create_app(
             PilotPages,
             SurveyPages,
             NotificationPages,
+            MeetingPages,
             create_static_files_router(
                 path="/static", directories=[HERE / "static"], include_in_schema=False
             ),

@@ -17,6 +17,7 @@ import pytest
 from gateway.app import create_app
 from services.directory.app import start as start_directory
 from services.directory.cli import seed_demo
+from services.meetings.app import start as start_meetings
 from services.needs.app import start as start_needs
 from services.notifications.app import start as start_notifications
 from services.runtime import mongo
@@ -30,7 +31,7 @@ from tests.support.http import serve
 
 DEMO_PASSWORD = "gdst-demo"
 MINISTRY = "ministerium@gdst.example"
-SERVICES = ("directory", "needs", "surveys", "notifications")
+SERVICES = ("directory", "needs", "surveys", "notifications", "meetings")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -130,6 +131,7 @@ class Stack:
             "needs": start_needs,
             "surveys": start_surveys,
             "notifications": start_notifications,
+            "meetings": start_meetings,
         }[name]
         self.processes[name] = await starter(self.settings)
 
@@ -137,7 +139,7 @@ class Stack:
 async def _cleanup(settings: Settings) -> None:
     client = mongo.client(settings.mongodb_url)
     try:
-        for service in ("directory", "notifications", "needs", "surveys"):
+        for service in ("directory", "notifications", "needs", "surveys", "meetings"):
             await client.drop_database(settings.names.database(service))
     finally:
         await client.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-SERVICES = ("directory", "needs", "surveys", "notifications")
+SERVICES = ("directory", "needs", "surveys", "notifications", "meetings")
 
 _NAMESPACE = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 

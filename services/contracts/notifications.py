@@ -56,6 +56,20 @@ TOPICS: tuple[Topic, ...] = (
     ),
     Topic(event_type="poll.closed", label="Ergebnis einer Abstimmung Ihrer AG", email="daily"),
     Topic(event_type="topic.selected", label="Ihre AG hat ein Thema ausgewählt", email="daily"),
+    Topic(
+        event_type="meeting.occurrence_upcoming",
+        label="Erinnerung an einen Termin (angemeldet oder Ihrer AG)",
+        email="immediate",
+    ),
+    Topic(event_type="meeting.created", label="Neuer Termin Ihrer AG", email="daily"),
+    Topic(event_type="meeting.changed", label="Ein Termin wurde geändert", email="daily"),
+    Topic(
+        event_type="meeting.occurrence_cancelled",
+        label="Ein Termin fällt aus (angemeldet oder Ihrer AG)",
+        email="immediate",
+    ),
+    Topic(event_type="meeting.occurrence_moved", label="Ein Termin wurde verschoben", email="immediate"),
+    Topic(event_type="meeting.cancelled", label="Ein Termin wurde ganz abgesagt", email="immediate"),
 )
 TOPIC_BY_TYPE = {t.event_type: t for t in TOPICS}
 

@@ -112,7 +112,48 @@ def compose(event_type: str, data: dict[str, Any], ctx: dict[str, Any]) -> Messa
             f"Ihre AG hat das Thema „{data.get('title', '')}“ ausgewählt.",
             f"/themen/{data['topic_id']}",
         )
+    if event_type.startswith("meeting."):
+        return _meeting(event_type, data, ctx)
     return Message(event_type, "", "/")
+
+
+def _meeting(event_type: str, data: dict[str, Any], ctx: dict[str, Any]) -> Message:
+    title = data.get("title", "")
+    when = ctx.get("when", "")
+    link = f"/termine/{data['meeting_id']}"
+    if event_type == "meeting.occurrence_upcoming":
+        where = data.get("location") or data.get("online_url") or ""
+        place = f" Ort: {where}." if where else ""
+        return Message(
+            f"Erinnerung: {title} am {when}", f"Der Termin „{title}“ beginnt am {when}.{place}", link
+        )
+    if event_type == "meeting.created":
+        return Message(
+            f"Neuer Termin: {title}", f"Für Ihre AG ist der Termin „{title}“ ab {when} geplant.", link
+        )
+    if event_type == "meeting.changed":
+        return Message(
+            f"Geändert: {title}", f"Der Termin „{title}“ wurde geändert. Bitte prüfen Sie Zeit und Ort.", link
+        )
+    if event_type == "meeting.occurrence_cancelled":
+        return Message(
+            f"Abgesagt: {title} am {when}",
+            f"Der Termin „{title}“ am {when} fällt aus. Grund: {data.get('reason', '')}",
+            link,
+        )
+    if event_type == "meeting.occurrence_moved":
+        return Message(
+            f"Verschoben: {title}",
+            f"Der Termin „{title}“ vom {ctx.get('was', '')} findet am {when} statt.",
+            link,
+        )
+    if event_type == "meeting.cancelled":
+        return Message(
+            f"Abgesagt: {title}",
+            f"Der Termin „{title}“ ist ganz abgesagt (alle Termine). Grund: {data.get('reason', '')}",
+            link,
+        )
+    return Message(title, "", link)
 
 
 def preference(stored: dict[str, Any] | None, event_type: str) -> n.Preference:

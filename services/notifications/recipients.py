@@ -115,6 +115,25 @@ class Resolver:
             nd.SERVICE, nd.Endpoints.PILOT_GET, nd.GetNeed(id=pilot_id), nd.Pilot, principal=ME
         )
 
+    async def _meeting(self, event_type: str, data: dict[str, Any]) -> Audience:
+        """The registered people (named in the fact) and, for an AG's meeting, the AG's members;
+        a new meeting only concerns its AG. Whoever made the change is not told about it."""
+        people: dict[str, Person] = {}
+        group_id = data.get("group_id")
+        if group_id:
+            for p in await self._voters(group_id, "person"):
+                people[p.id] = p
+        if event_type != "meeting.created":
+            for p in await self.people_by_ids(set(data.get("registered") or [])):
+                people[p.id] = p
+        actor = data.get("by")
+        ctx: dict[str, Any] = {}
+        if data.get("starts_at"):
+            ctx["when"] = _local_date(data["starts_at"])
+        if data.get("original_starts_at"):
+            ctx["was"] = _local_date(data["original_starts_at"])
+        return Audience([p for p in people.values() if p.id != actor], ctx)
+
     async def resolve(self, event_type: str, data: dict[str, Any]) -> Audience:
         """Recipients and message context; an empty audience for events nobody is told about."""
         try:
@@ -172,6 +191,8 @@ class Resolver:
                 labels = {o["option_id"]: o["label"] for o in data.get("ranking", [])}
                 ctx["winners"] = [labels.get(w, w) for w in data.get("winners", [])]
             return Audience([p for p in people if p.id != actor and p.id != data.get("created_by")], ctx)
+        if event_type.startswith("meeting."):
+            return await self._meeting(event_type, data)
         if event_type in ("pilot.full", "pilot.selection_made"):
             pilot = await self._pilot(data["pilot_id"])
             orgs = {s.organisation.id for s in pilot.signups if s.status != "withdrawn"}

@@ -19,6 +19,7 @@ class TestReadiness:
             "needs": "ok",
             "surveys": "ok",
             "notifications": "ok",
+            "meetings": "ok",
         }
 
     async def test_not_ready_while_a_service_is_down(self, stack: Stack) -> None:

@@ -1,0 +1,1 @@
+"""Meetings service: single and recurring meetings, registrations, calendar feeds, reminders."""

@@ -1,0 +1,4 @@
+from services.meetings.app import start
+from services.runtime.lifecycle import main
+
+main("meetings", start)
