@@ -7,6 +7,8 @@ from email.utils import parseaddr
 
 import aiosmtplib
 
+from services.runtime.metrics import MAILS
+
 
 class Mailer:
     def __init__(self, host: str, port: int, timeout: float = 10.0) -> None:
@@ -15,17 +17,27 @@ class Mailer:
         self.timeout = timeout
 
     async def send(self, message: EmailMessage) -> None:
-        await aiosmtplib.send(message, hostname=self.host, port=self.port, timeout=self.timeout)
+        try:
+            await aiosmtplib.send(message, hostname=self.host, port=self.port, timeout=self.timeout)
+        except Exception:
+            MAILS.labels("failed").inc()
+            raise
+        MAILS.labels("sent").inc()
 
     async def send_raw(self, sender: str, recipients: list[str], raw: bytes) -> None:
-        await aiosmtplib.send(
-            raw,
-            sender=_address(sender),
-            recipients=recipients,
-            hostname=self.host,
-            port=self.port,
-            timeout=self.timeout,
-        )
+        try:
+            await aiosmtplib.send(
+                raw,
+                sender=_address(sender),
+                recipients=recipients,
+                hostname=self.host,
+                port=self.port,
+                timeout=self.timeout,
+            )
+        except Exception:
+            MAILS.labels("failed").inc()
+            raise
+        MAILS.labels("sent").inc()
 
     async def send_batch(self, sender: str, mails: list[tuple[str, bytes]]) -> list[Exception | None]:
         """Send several mails over one connection; one result per mail (None = accepted)."""
@@ -33,7 +45,11 @@ class Mailer:
             return []
         results: list[Exception | None] = []
         client = aiosmtplib.SMTP(hostname=self.host, port=self.port, timeout=self.timeout)
-        await client.connect()
+        try:
+            await client.connect()
+        except Exception:
+            MAILS.labels("failed").inc(len(mails))
+            raise
         try:
             for to, raw in mails:
                 try:
@@ -46,6 +62,9 @@ class Mailer:
                 await client.quit()
             except aiosmtplib.SMTPException:
                 client.close()
+        sent = sum(1 for r in results if r is None)
+        MAILS.labels("sent").inc(sent)
+        MAILS.labels("failed").inc(len(results) - sent)
         return results
 
 

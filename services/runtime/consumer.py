@@ -27,6 +27,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.contracts.envelope import Event
 from services.contracts.names import Names
+from services.runtime import metrics
 from services.runtime.lifecycle import cancel
 from services.runtime.mongo import AsyncCollection, Document
 
@@ -118,17 +119,20 @@ class EventConsumer:
                 f"{self.durable}:seq:{sequence}", msg.subject, None, f"nicht lesbar: {exc}", msg.data
             )
             await _settle(msg.term())
+            metrics.EVENTS_HANDLED.labels(self.durable, "parked").inc()
             return
         key = f"{self.durable}:{event.id}"
         try:
             if await self.processed.find_one({"_id": key}, {"_id": 1}):
                 await _settle(msg.ack())
+                metrics.EVENTS_HANDLED.labels(self.durable, "duplicate").inc()
                 return
             await self.handler(event)
         except Permanent as exc:
             log.error("event %s (%s) failed for good: %s", event.id, event.type, exc)
             await self._park(key, msg.subject, event, str(exc), msg.data)
             await _settle(msg.ack())
+            metrics.EVENTS_HANDLED.labels(self.durable, "parked").inc()
             return
         except Exception as exc:
             attempt = msg.metadata.num_delivered if msg.metadata else 1
@@ -136,6 +140,7 @@ class EventConsumer:
                 log.error("event %s (%s) parked after %s attempts: %r", event.id, event.type, attempt, exc)
                 await self._park(key, msg.subject, event, f"nach {attempt} Versuchen: {exc!r}", msg.data)
                 await _settle(msg.ack())
+                metrics.EVENTS_HANDLED.labels(self.durable, "parked").inc()
                 return
             delay = backoff(attempt)
             log.warning(
@@ -147,9 +152,11 @@ class EventConsumer:
                 exc,
             )
             await _settle(msg.nak(delay=delay))
+            metrics.EVENTS_HANDLED.labels(self.durable, "retry").inc()
             return
         await self._record(key, event)
         await _settle(msg.ack())
+        metrics.EVENTS_HANDLED.labels(self.durable, "ok").inc()
 
     async def _record(self, key: str, event: Event) -> None:
         with contextlib.suppress(DuplicateKeyError):

@@ -40,6 +40,10 @@ class Settings:
     invitation_ttl_days: int = 14
     # local time (Europe/Berlin) at which daily and (on Mondays) weekly digests go out
     digest_time: str = "07:00"
+    # a service process's listener for /healthz, /readyz and /metrics (0: none); the gateway
+    # serves these on its own port
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -68,6 +72,8 @@ class Settings:
             argon2_memory_kib=int(e.get("ARGON2_MEMORY_KIB") or d.argon2_memory_kib),
             rpc_timeout=float(e.get("RPC_TIMEOUT") or d.rpc_timeout),
             digest_time=e.get("DIGEST_TIME") or d.digest_time,
+            metrics_host=e.get("METRICS_HOST") or d.metrics_host,
+            metrics_port=int(e.get("METRICS_PORT") or d.metrics_port),
         )
 
     def with_(self, **changes: object) -> Settings:
