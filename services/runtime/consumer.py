@@ -23,11 +23,12 @@ import msgspec
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from opentelemetry.trace import SpanKind
 from pymongo.errors import DuplicateKeyError
 
 from services.contracts.envelope import Event
 from services.contracts.names import Names
-from services.runtime import metrics
+from services.runtime import metrics, telemetry
 from services.runtime.lifecycle import cancel
 from services.runtime.mongo import AsyncCollection, Document
 
@@ -107,7 +108,9 @@ class EventConsumer:
                 await asyncio.sleep(0.5)
                 continue
             for msg in msgs:
-                await self.process(msg)
+                # the request that caused the event (its id and trace) is current while handling it
+                with telemetry.incoming(f"event {self.durable}", msg.headers, kind=SpanKind.CONSUMER):
+                    await self.process(msg)
 
     async def process(self, msg: Msg) -> None:
         try:
@@ -157,6 +160,7 @@ class EventConsumer:
         await self._record(key, event)
         await _settle(msg.ack())
         metrics.EVENTS_HANDLED.labels(self.durable, "ok").inc()
+        log.info("event %s handled", event.type, extra={"event_id": event.id, "consumer": self.durable})
 
     async def _record(self, key: str, event: Event) -> None:
         with contextlib.suppress(DuplicateKeyError):

@@ -128,7 +128,18 @@ async def _scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], flo
 
 
 class TestMetrics:
-    async def test_counters_move_after_real_requests(self, stack: Stack, notifications_apart: Apart) -> None:
+    async def test_probes_answer_and_counters_move_after_real_requests(
+        self, stack: Stack, notifications_apart: Apart
+    ) -> None:
+        async with httpx.AsyncClient(timeout=30) as client:
+            alive = await client.get(f"{notifications_apart.url}/healthz")
+            ready = await client.get(f"{notifications_apart.url}/readyz")
+            missing = await client.get(f"{notifications_apart.url}/nothing")
+        assert alive.status_code == 200
+        assert ready.status_code == 200
+        assert ready.json()["checks"] == {"nats": "ok", "endpoints": "ok", "database": "ok"}
+        assert missing.status_code == 404
+
         service_before = await _scrape(notifications_apart.url)
         gateway_before = await _scrape(stack.base_url)
 
@@ -180,19 +191,9 @@ class TestMetrics:
         created = {"route": "/api/v1/invitations", "method": "POST", "status": "201"}
         assert _value(gateway_after, "gdst_http_requests_total", **created) >= 1
 
-    async def test_service_probes(self, stack: Stack, notifications_apart: Apart) -> None:
-        async with httpx.AsyncClient(timeout=30) as client:
-            alive = await client.get(f"{notifications_apart.url}/healthz")
-            ready = await client.get(f"{notifications_apart.url}/readyz")
-            missing = await client.get(f"{notifications_apart.url}/nothing")
-        assert alive.status_code == 200
-        assert ready.status_code == 200
-        assert ready.json()["checks"] == {"nats": "ok", "endpoints": "ok", "database": "ok"}
-        assert missing.status_code == 404
-
 
 class TestRequestIds:
-    async def test_request_id_and_traceparent_reach_the_service_log(
+    async def test_request_id_and_traceparent_reach_the_service_through_rpc_and_events(
         self, stack: Stack, notifications_apart: Apart
     ) -> None:
         member = await stack.login(KOMMUNE)
@@ -214,6 +215,32 @@ class TestRequestIds:
         assert record["outcome"] == "ok"
         # the service's span belongs to the trace the caller started
         assert record["trace_id"] == trace_id
+
+        ministry = await stack.login()
+        event_request = "ops-event-" + secrets.token_hex(6)
+        invited = await ministry.post(
+            "/api/v1/invitations",
+            json={
+                "email": "ida.id@halle.example",
+                "name": "Ida Id",
+                "organisation_id": "15002",
+                "roles": ["member"],
+            },
+            headers={"X-Request-ID": event_request, "traceparent": traceparent},
+        )
+        assert invited.status_code == 201, invited.text
+
+        async def handled() -> list[dict[str, Any]]:
+            return [
+                r
+                for r in notifications_apart.records()
+                if r.get("request_id") == event_request and r.get("consumer", "").endswith("invitations")
+            ]
+
+        # the directory's event carried the request's id and trace through JetStream to the mail consumer
+        [handling] = await _until(handled, "the consumer's log line for the invitation", timeout=30)
+        assert handling["msg"] == "event person.invited handled"
+        assert handling["trace_id"] == trace_id
 
     async def test_gateway_makes_a_request_id_when_none_or_a_bad_one_is_sent(self, stack: Stack) -> None:
         async with stack.client() as client:
