@@ -19,6 +19,11 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import exposition as _exposition
+
+# the classic text format 0.0.4, which every Prometheus version reads (the names here are ASCII,
+# so the output is the same as 1.0.0's)
+CONTENT_TYPE = str(getattr(_exposition, "CONTENT_TYPE_PLAIN_0_0_4", CONTENT_TYPE_LATEST))
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +75,7 @@ WEBHOOKS = Counter(
 
 def exposition() -> tuple[bytes, str]:
     """The current metrics in the Prometheus text format, with its content type."""
-    return generate_latest(), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE
 
 
 ReadyCheck = Callable[[], Awaitable[dict[str, str]]]
