@@ -11,14 +11,26 @@ from services.runtime.metrics import MAILS
 
 
 class Mailer:
-    def __init__(self, host: str, port: int, timeout: float = 10.0) -> None:
+    def __init__(
+        self, host: str, port: int, timeout: float = 10.0, *, username: str = "", password: str = ""
+    ) -> None:
         self.host = host
         self.port = port
         self.timeout = timeout
+        # a relay that wants a login gets one after connecting (aiosmtplib logs in when both are set)
+        self.username = username or None
+        self.password = password or None
 
     async def send(self, message: EmailMessage) -> None:
         try:
-            await aiosmtplib.send(message, hostname=self.host, port=self.port, timeout=self.timeout)
+            await aiosmtplib.send(
+                message,
+                hostname=self.host,
+                port=self.port,
+                timeout=self.timeout,
+                username=self.username,
+                password=self.password,
+            )
         except Exception:
             MAILS.labels("failed").inc()
             raise
@@ -33,6 +45,8 @@ class Mailer:
                 hostname=self.host,
                 port=self.port,
                 timeout=self.timeout,
+                username=self.username,
+                password=self.password,
             )
         except Exception:
             MAILS.labels("failed").inc()
@@ -44,7 +58,13 @@ class Mailer:
         if not mails:
             return []
         results: list[Exception | None] = []
-        client = aiosmtplib.SMTP(hostname=self.host, port=self.port, timeout=self.timeout)
+        client = aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            timeout=self.timeout,
+            username=self.username,
+            password=self.password,
+        )
         try:
             await client.connect()
         except Exception:

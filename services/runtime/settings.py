@@ -22,6 +22,9 @@ class Settings:
     namespace: str = "gdst"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
+    # credentials for a relay that wants a login (empty: none); STARTTLS is used when offered
+    smtp_username: str = ""
+    smtp_password: str = ""
     mail_from: str = "GDST-Plattform <noreply@gdst.example>"
     public_url: str = "http://127.0.0.1:8000"
     gateway_host: str = "127.0.0.1"
@@ -60,6 +63,8 @@ class Settings:
             namespace=e.get("GDST_NAMESPACE") or d.namespace,
             smtp_host=e.get("SMTP_HOST") or d.smtp_host,
             smtp_port=int(e.get("SMTP_PORT") or d.smtp_port),
+            smtp_username=e.get("SMTP_USERNAME") or d.smtp_username,
+            smtp_password=e.get("SMTP_PASSWORD") or d.smtp_password,
             mail_from=e.get("MAIL_FROM") or d.mail_from,
             public_url=(e.get("PUBLIC_URL") or d.public_url).rstrip("/"),
             gateway_host=e.get("GATEWAY_HOST") or d.gateway_host,
