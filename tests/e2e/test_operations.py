@@ -21,6 +21,10 @@ from typing import Any
 
 import httpx
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.contracts.notifications import Endpoints
@@ -241,6 +245,28 @@ class TestRequestIds:
         [handling] = await _until(handled, "the consumer's log line for the invitation", timeout=30)
         assert handling["msg"] == "event person.invited handled"
         assert handling["trace_id"] == trace_id
+
+    async def test_spans_nest_from_the_caller_through_the_gateway_into_the_service(
+        self, stack: Stack
+    ) -> None:
+        provider = trace.get_tracer_provider()
+        assert isinstance(provider, TracerProvider), "the gateway installs the SDK provider"
+        spans = InMemorySpanExporter()
+        provider.add_span_processor(SimpleSpanProcessor(spans))
+        try:
+            member = await stack.login(KOMMUNE)
+            trace_id, caller_span = secrets.token_hex(16), secrets.token_hex(8)
+            response = await member.get(
+                "/api/v1/notifications", headers={"traceparent": f"00-{trace_id}-{caller_span}-01"}
+            )
+            assert response.status_code == 200
+            ours = [s for s in spans.get_finished_spans() if format(s.context.trace_id, "032x") == trace_id]
+        finally:
+            spans.shutdown()
+        [gateway] = [s for s in ours if s.name == "GET /api/v1/notifications"]
+        [service] = [s for s in ours if s.name == f"rpc notifications.{Endpoints.INBOX}"]
+        assert gateway.parent is not None and format(gateway.parent.span_id, "016x") == caller_span
+        assert service.parent is not None and service.parent.span_id == gateway.context.span_id
 
     async def test_gateway_makes_a_request_id_when_none_or_a_bad_one_is_sent(self, stack: Stack) -> None:
         async with stack.client() as client:
