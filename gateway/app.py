@@ -38,6 +38,7 @@ from gateway.api.polls import PollController, TopicController
 from gateway.api.session import SessionController, TokenController
 from gateway.api.surveys import SurveyController
 from gateway.middleware import EdgeMiddleware
+from gateway.observability import ObservabilityMiddleware, metrics_endpoint
 from gateway.problems import DETAILS, handle
 from gateway.sessions import SessionStore
 from gateway.state import Gateway
@@ -47,6 +48,7 @@ from gateway.web.notifications import NotificationPages
 from gateway.web.pages import Pages
 from gateway.web.polls import PollPages, TopicPages
 from gateway.web.surveys import SurveyPages
+from services.runtime import telemetry
 from services.runtime.lifecycle import retry
 from services.runtime.natsconn import Connection, connect
 from services.runtime.rpc import RpcClient
@@ -108,6 +110,7 @@ def create_app(
 ) -> Litestar:
     settings = settings or Settings.from_env()
     i18n.load()
+    telemetry.configure("gateway")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -141,6 +144,7 @@ def create_app(
         route_handlers=[
             healthz,
             readyz,
+            metrics_endpoint,
             SessionController,
             TokenController,
             MeController,
@@ -172,7 +176,7 @@ def create_app(
             ),
         ],
         lifespan=[lifespan],
-        middleware=[EdgeMiddleware],
+        middleware=[ObservabilityMiddleware, EdgeMiddleware],
         exception_handlers={Exception: handle},
         before_request=require_json,
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(template_environment())),

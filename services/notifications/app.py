@@ -24,7 +24,12 @@ async def start(settings: Settings) -> ServiceProcess:
     repo = NotificationsRepository(proc.db)
     inbox_repo = InboxRepository(proc.db)
     await inbox_repo.create_indexes()
-    mailer = Mailer(settings.smtp_host, settings.smtp_port)
+    mailer = Mailer(
+        settings.smtp_host,
+        settings.smtp_port,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+    )
     invitations = InvitationMails(repo, mailer, public_url=settings.public_url, sender=settings.mail_from)
     await proc.consume("notifications-invitations", invitations.event_types, invitations)
 

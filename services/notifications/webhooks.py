@@ -26,6 +26,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.contracts import notifications as n
 from services.contracts.envelope import Event, Principal
+from services.runtime import metrics
 from services.runtime.errors import Forbidden, NotFound
 from services.runtime.events import encode_cloudevent
 from services.runtime.loops import BackgroundLoop
@@ -301,6 +302,7 @@ class WebhookSender(BackgroundLoop):
                 "error": error,
                 "duration_ms": int((time.monotonic() - started) * 1000),
             }
+            metrics.WEBHOOKS.labels("delivered" if error is None else "failed").inc()
             if error is None:
                 await self.repo.record(doc["_id"], attempt, {"state": "delivered"})
                 await self.repo.subscriptions.update_one(

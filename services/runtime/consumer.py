@@ -23,10 +23,12 @@ import msgspec
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from opentelemetry.trace import SpanKind
 from pymongo.errors import DuplicateKeyError
 
 from services.contracts.envelope import Event
 from services.contracts.names import Names
+from services.runtime import metrics, telemetry
 from services.runtime.lifecycle import cancel
 from services.runtime.mongo import AsyncCollection, Document
 
@@ -106,7 +108,9 @@ class EventConsumer:
                 await asyncio.sleep(0.5)
                 continue
             for msg in msgs:
-                await self.process(msg)
+                # the request that caused the event (its id and trace) is current while handling it
+                with telemetry.incoming(f"event {self.durable}", msg.headers, kind=SpanKind.CONSUMER):
+                    await self.process(msg)
 
     async def process(self, msg: Msg) -> None:
         try:
@@ -118,17 +122,20 @@ class EventConsumer:
                 f"{self.durable}:seq:{sequence}", msg.subject, None, f"nicht lesbar: {exc}", msg.data
             )
             await _settle(msg.term())
+            metrics.EVENTS_HANDLED.labels(self.durable, "parked").inc()
             return
         key = f"{self.durable}:{event.id}"
         try:
             if await self.processed.find_one({"_id": key}, {"_id": 1}):
                 await _settle(msg.ack())
+                metrics.EVENTS_HANDLED.labels(self.durable, "duplicate").inc()
                 return
             await self.handler(event)
         except Permanent as exc:
             log.error("event %s (%s) failed for good: %s", event.id, event.type, exc)
             await self._park(key, msg.subject, event, str(exc), msg.data)
             await _settle(msg.ack())
+            metrics.EVENTS_HANDLED.labels(self.durable, "parked").inc()
             return
         except Exception as exc:
             attempt = msg.metadata.num_delivered if msg.metadata else 1
@@ -136,6 +143,7 @@ class EventConsumer:
                 log.error("event %s (%s) parked after %s attempts: %r", event.id, event.type, attempt, exc)
                 await self._park(key, msg.subject, event, f"nach {attempt} Versuchen: {exc!r}", msg.data)
                 await _settle(msg.ack())
+                metrics.EVENTS_HANDLED.labels(self.durable, "parked").inc()
                 return
             delay = backoff(attempt)
             log.warning(
@@ -147,9 +155,12 @@ class EventConsumer:
                 exc,
             )
             await _settle(msg.nak(delay=delay))
+            metrics.EVENTS_HANDLED.labels(self.durable, "retry").inc()
             return
         await self._record(key, event)
         await _settle(msg.ack())
+        metrics.EVENTS_HANDLED.labels(self.durable, "ok").inc()
+        log.info("event %s handled", event.type, extra={"event_id": event.id, "consumer": self.durable})
 
     async def _record(self, key: str, event: Event) -> None:
         with contextlib.suppress(DuplicateKeyError):

@@ -24,6 +24,7 @@ from pymongo.errors import BulkWriteError
 
 from services.contracts.envelope import Event
 from services.contracts.names import Names
+from services.runtime import telemetry
 from services.runtime.lifecycle import cancel
 from services.runtime.mongo import AsyncCollection, Document
 
@@ -53,7 +54,7 @@ def outbox_entry(
     event_id: str | None = None,
 ) -> Document:
     """An event as it waits in a document's outbox (plain BSON types only)."""
-    return {
+    entry: Document = {
         "id": event_id or new_event_id(),
         "type": event_type,
         "version": version,
@@ -61,6 +62,11 @@ def outbox_entry(
         "time": datetime.now(UTC),
         "data": msgspec.to_builtins(data),
     }
+    # the request id and trace context of the request that caused the event travel with it
+    trace = telemetry.outgoing_headers()
+    if trace:
+        entry["trace"] = trace
+    return entry
 
 
 def encode_event(entry: Document, source: str) -> bytes:
@@ -171,7 +177,7 @@ class OutboxRelay:
                 await self.js.publish(
                     self.names.event_subject(entry["type"]),
                     encode_event(entry, self.source),
-                    headers={"Nats-Msg-Id": entry["id"]},
+                    headers={**(entry.get("trace") or {}), "Nats-Msg-Id": entry["id"]},
                     timeout=2.0,
                 )
             except Exception as exc:

@@ -8,6 +8,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from services.runtime.telemetry import ContextFilter
+
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
 
@@ -38,6 +40,8 @@ def configure(process_name: str, level: str = "INFO", as_json: bool = True) -> N
         handler.setFormatter(JsonFormatter(process_name))
     else:
         handler.setFormatter(logging.Formatter(f"%(asctime)s {process_name} %(levelname)s %(message)s"))
+    # each line made while a request is handled names its request id and trace id
+    handler.addFilter(ContextFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

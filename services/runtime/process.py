@@ -11,7 +11,7 @@ from typing import Any
 
 from services.contracts.common import Empty, Health
 from services.contracts.envelope import Principal
-from services.runtime import mongo
+from services.runtime import metrics, mongo, telemetry
 from services.runtime.consumer import EventConsumer, Handler
 from services.runtime.events import OutboxRelay, ensure_stream
 from services.runtime.lifecycle import retry
@@ -37,10 +37,12 @@ class ServiceProcess:
         # the composition root's parts by name, for operations tooling and fault tests
         self.parts: dict[str, Any] = {}
         self._on_stop: list[Callable[[], Awaitable[None]]] = []
+        self.ops: metrics.OpsServer | None = None
 
     @classmethod
     async def start(cls, settings: Settings, service: str) -> ServiceProcess:
         holder: list[Connection] = []
+        telemetry.configure(service)
 
         async def attempt() -> None:
             holder.append(await connect(settings.nats_url, f"{settings.namespace}-{service}"))
@@ -49,7 +51,46 @@ class ServiceProcess:
         proc = cls(settings, service, holder[-1])
         await retry("jetstream", lambda: ensure_stream(proc.js, proc.names))
         await retry("database", lambda: proc.db.command("ping"))
+        if settings.metrics_port:
+            await proc.start_ops()
         return proc
+
+    async def start_ops(self) -> None:
+        """The HTTP listener for probes and scrapes (see services.runtime.metrics)."""
+        ops = metrics.OpsServer(
+            self.settings.metrics_host, self.settings.metrics_port, self.readiness, self.refresh_metrics
+        )
+        await ops.start()
+        self.ops = ops
+        self.on_stop(ops.stop)
+
+    async def readiness(self) -> dict[str, str]:
+        checks = {
+            "nats": "ok" if self.conn.nc.is_connected else "nicht verbunden",
+            "endpoints": "ok" if self.rpc is not None else "noch nicht gestartet",
+        }
+        try:
+            await asyncio.wait_for(self.db.command("ping"), timeout=2.0)
+            checks["database"] = "ok"
+        except Exception:
+            checks["database"] = "nicht erreichbar"
+        return checks
+
+    async def refresh_metrics(self) -> None:
+        """Consumer lag and outbox backlog, read when metrics are scraped."""
+        for consumer in self.consumers:
+            try:
+                info = await self.js.consumer_info(self.names.event_stream, consumer.durable, timeout=2.0)
+            except Exception as exc:
+                log.debug("consumer info of %s failed: %r", consumer.durable, exc)
+                continue
+            metrics.CONSUMER_PENDING.labels(consumer.durable).set(info.num_pending or 0)
+            metrics.CONSUMER_ACK_PENDING.labels(consumer.durable).set(info.num_ack_pending or 0)
+        # a service without outbox reports 0, so one alert rule fits every service
+        relay = self.relay
+        with contextlib.suppress(Exception):
+            waiting = await asyncio.wait_for(relay.pending(), timeout=3.0) if relay else []
+            metrics.OUTBOX_BACKLOG.labels(self.service).set(len(waiting))
 
     def outbox(self, collections: Sequence[Any]) -> OutboxRelay:
         """The process's one outbox relay; each part of a service adds its collections to it."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -28,7 +29,7 @@ from nats.micro.service import EndpointConfig, Service, ServiceConfig
 
 from services.contracts.envelope import ErrorBody, Principal, Request
 from services.contracts.names import Names
-from services.runtime import errors
+from services.runtime import errors, metrics, telemetry
 from services.runtime.validation import field_errors
 
 log = logging.getLogger(__name__)
@@ -60,10 +61,11 @@ def required(principal: Principal | None) -> Principal:
 
 
 class _Handler(Generic[Req]):
-    def __init__(self, endpoint: Endpoint[Req], tasks: set[asyncio.Task[None]]) -> None:
+    def __init__(self, endpoint: Endpoint[Req], tasks: set[asyncio.Task[None]], service: str = "") -> None:
         self.endpoint = endpoint
         self.decoder = msgspec.json.Decoder(endpoint.request)
         self.tasks = tasks
+        self.service = service
 
     async def __call__(self, req: MicroRequest) -> None:
         task = asyncio.create_task(self._serve(req))
@@ -71,11 +73,30 @@ class _Handler(Generic[Req]):
         task.add_done_callback(self.tasks.discard)
 
     async def _serve(self, req: MicroRequest) -> None:
+        # the caller's request id and trace context are current while the request is handled,
+        # so every log line and any call onwards carries them
+        name = self.endpoint.name
+        with telemetry.incoming(f"rpc {self.service}.{name}", req.headers):
+            started = time.monotonic()
+            outcome = await self._answer(req)
+            elapsed = time.monotonic() - started
+            metrics.RPC_REQUESTS.labels(self.service, name, outcome).inc()
+            metrics.RPC_SECONDS.labels(self.service, name).observe(elapsed)
+            log.info(
+                "rpc %s %s",
+                name,
+                outcome,
+                extra={"endpoint": name, "outcome": outcome, "duration_ms": round(elapsed * 1000, 1)},
+            )
+
+    async def _answer(self, req: MicroRequest) -> str:
         try:
             reply = await self._handle(req.data)
             await req.respond(b"null" if reply is None else _encoder.encode(reply))
+            return "ok"
         except errors.DomainError as exc:
             await _respond_error(req, exc.status, exc.body())
+            return str(exc.status)
         except pymongo.errors.ConnectionFailure:
             log.warning("database unavailable in %s", self.endpoint.name)
             body = ErrorBody(
@@ -84,9 +105,11 @@ class _Handler(Generic[Req]):
                 retry_after=5,
             )
             await _respond_error(req, 503, body)
+            return "503"
         except Exception:
             log.exception("endpoint %s failed", self.endpoint.name)
             await _respond_error(req, 500, ErrorBody(title="Interner Fehler"))
+            return "500"
 
     async def _handle(self, data: bytes) -> Any:
         try:
@@ -143,7 +166,7 @@ async def serve(
             EndpointConfig(
                 name=ep.name.replace(".", "_"),
                 subject=names.rpc(service, ep.name),
-                handler=_Handler(ep, tasks),
+                handler=_Handler(ep, tasks, service),
             )
         )
     return RpcServer(micro, tasks)
@@ -172,7 +195,10 @@ class RpcClient:
         payload = _encoder.encode(Request(principal=principal, data=msgspec.Raw(raw)))
         try:
             msg = await self.nc.request(
-                self.names.rpc(service, endpoint), payload, timeout=timeout or self.timeout
+                self.names.rpc(service, endpoint),
+                payload,
+                timeout=timeout or self.timeout,
+                headers=telemetry.outgoing_headers() or None,
             )
         except nats.errors.NoRespondersError as exc:
             raise errors.Unavailable(

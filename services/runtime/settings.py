@@ -22,6 +22,9 @@ class Settings:
     namespace: str = "gdst"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
+    # credentials for a relay that wants a login (empty: none); STARTTLS is used when offered
+    smtp_username: str = ""
+    smtp_password: str = ""
     mail_from: str = "GDST-Plattform <noreply@gdst.example>"
     public_url: str = "http://127.0.0.1:8000"
     gateway_host: str = "127.0.0.1"
@@ -40,6 +43,10 @@ class Settings:
     invitation_ttl_days: int = 14
     # local time (Europe/Berlin) at which daily and (on Mondays) weekly digests go out
     digest_time: str = "07:00"
+    # a service process's listener for /healthz, /readyz and /metrics (0: none); the gateway
+    # serves these on its own port
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -56,6 +63,8 @@ class Settings:
             namespace=e.get("GDST_NAMESPACE") or d.namespace,
             smtp_host=e.get("SMTP_HOST") or d.smtp_host,
             smtp_port=int(e.get("SMTP_PORT") or d.smtp_port),
+            smtp_username=e.get("SMTP_USERNAME") or d.smtp_username,
+            smtp_password=e.get("SMTP_PASSWORD") or d.smtp_password,
             mail_from=e.get("MAIL_FROM") or d.mail_from,
             public_url=(e.get("PUBLIC_URL") or d.public_url).rstrip("/"),
             gateway_host=e.get("GATEWAY_HOST") or d.gateway_host,
@@ -68,6 +77,8 @@ class Settings:
             argon2_memory_kib=int(e.get("ARGON2_MEMORY_KIB") or d.argon2_memory_kib),
             rpc_timeout=float(e.get("RPC_TIMEOUT") or d.rpc_timeout),
             digest_time=e.get("DIGEST_TIME") or d.digest_time,
+            metrics_host=e.get("METRICS_HOST") or d.metrics_host,
+            metrics_port=int(e.get("METRICS_PORT") or d.metrics_port),
         )
 
     def with_(self, **changes: object) -> Settings:

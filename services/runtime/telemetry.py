@@ -1,0 +1,136 @@
+"""Request ids and W3C trace context, carried from the gateway through NATS headers to the services.
+
+The gateway takes a request id from `X-Request-ID` (or makes one), returns it, and every RPC it
+sends carries it together with `traceparent`/`tracestate`. A service reads both back before it
+handles the request, so its log lines name the same request id and trace id as the gateway's.
+
+Tracing uses the OpenTelemetry SDK so that trace ids exist even without an incoming trace; spans
+leave the process only when the environment names an exporter (`OTEL_TRACES_EXPORTER=otlp` or
+`console`, or `OTEL_EXPORTER_OTLP_ENDPOINT`). Otherwise nothing is sent anywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import uuid
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.trace import Span, SpanKind
+
+log = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# what we accept from outside: enough for UUIDs and the ids of common proxies, nothing that could
+# break a log line or a header
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+request_id: ContextVar[str | None] = ContextVar("gdst_request_id", default=None)
+
+_configured = False
+
+
+def _exporter_from_env(env: Mapping[str, str]) -> SpanExporter | None:
+    choice = (env.get("OTEL_TRACES_EXPORTER") or "").strip().lower()
+    if not choice and env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        choice = "otlp"
+    if choice in ("", "none"):
+        return None
+    if choice == "console":
+        return ConsoleSpanExporter()
+    if choice == "otlp":
+        try:
+            # optional dependency (extra `otlp`): only a deployment that exports needs it
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[import-not-found]
+                OTLPSpanExporter,
+            )
+        except ImportError:
+            log.warning("OTEL_TRACES_EXPORTER=otlp but opentelemetry-exporter-otlp-proto-http is missing")
+            return None
+        exporter: SpanExporter = OTLPSpanExporter()
+        return exporter
+    log.warning("unknown OTEL_TRACES_EXPORTER %r: traces are not exported", choice)
+    return None
+
+
+def configure(process_name: str, env: Mapping[str, str] | None = None) -> None:
+    """Install the tracer provider once per Python process (the first caller names it)."""
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    e = os.environ if env is None else env
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": e.get("OTEL_SERVICE_NAME") or f"gdst-{process_name}"})
+    )
+    exporter = _exporter_from_env(e)
+    if exporter is not None:
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+
+
+def tracer() -> trace.Tracer:
+    return trace.get_tracer("gdst")
+
+
+def accept_request_id(value: str | None) -> str:
+    """The caller's request id if it is a sane one, else a new one."""
+    if value and _REQUEST_ID.match(value):
+        return value
+    return uuid.uuid4().hex
+
+
+def outgoing_headers() -> dict[str, str]:
+    """Headers for a NATS message sent on behalf of the current request."""
+    headers: dict[str, str] = {}
+    rid = request_id.get()
+    if rid:
+        headers[REQUEST_ID_HEADER] = rid
+    propagate.inject(headers)
+    return headers
+
+
+@contextlib.contextmanager
+def incoming(
+    name: str,
+    headers: Mapping[str, str] | None,
+    *,
+    kind: SpanKind = SpanKind.SERVER,
+    attributes: Mapping[str, str] | None = None,
+    new_request_id: bool = False,
+) -> Iterator[Span]:
+    """Handle a request that arrived with these headers: its request id and a span whose parent is
+    the caller's trace context are current inside the block."""
+    found = dict(headers or {})
+    rid_in = found.get(REQUEST_ID_HEADER) or found.get(REQUEST_ID_HEADER.lower())
+    rid = accept_request_id(rid_in) if (rid_in or new_request_id) else None
+    token = request_id.set(rid)
+    try:
+        parent = propagate.extract(found)
+        with tracer().start_as_current_span(
+            name, context=parent, kind=kind, attributes=dict(attributes or {})
+        ) as span:
+            yield span
+    finally:
+        request_id.reset(token)
+
+
+class ContextFilter(logging.Filter):
+    """Adds the current request id and trace id to every log record made while handling a request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        rid = request_id.get()
+        if rid and not hasattr(record, "request_id"):
+            record.request_id = rid
+        ctx = trace.get_current_span().get_span_context()
+        if ctx.is_valid and not hasattr(record, "trace_id"):
+            record.trace_id = format(ctx.trace_id, "032x")
+            record.span_id = format(ctx.span_id, "016x")
+        return True
