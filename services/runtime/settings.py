@@ -40,6 +40,11 @@ class Settings:
     invitation_ttl_days: int = 14
     # local time (Europe/Berlin) at which daily and (on Mondays) weekly digests go out
     digest_time: str = "07:00"
+    # retention (docs/privacy.md): inbox items and delivery logs older than this many days are
+    # removed by the notifications service, checked every `retention_interval_seconds`
+    retention_inbox_days: int = 180
+    retention_delivery_log_days: int = 90
+    retention_interval_seconds: float = 3600.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -68,6 +73,13 @@ class Settings:
             argon2_memory_kib=int(e.get("ARGON2_MEMORY_KIB") or d.argon2_memory_kib),
             rpc_timeout=float(e.get("RPC_TIMEOUT") or d.rpc_timeout),
             digest_time=e.get("DIGEST_TIME") or d.digest_time,
+            retention_inbox_days=int(e.get("RETENTION_INBOX_DAYS") or d.retention_inbox_days),
+            retention_delivery_log_days=int(
+                e.get("RETENTION_DELIVERY_LOG_DAYS") or d.retention_delivery_log_days
+            ),
+            retention_interval_seconds=float(
+                e.get("RETENTION_INTERVAL_SECONDS") or d.retention_interval_seconds
+            ),
         )
 
     def with_(self, **changes: object) -> Settings:
