@@ -181,6 +181,9 @@ class TestAudit:
         member = await stack.login(MAGDEBURG)
         page = await member.get("/meine-daten")
         assert page.status_code == 200 and "Meine Daten herunterladen" in page.text
+        member.cookies.set("gdst_lang", "en")
+        assert "Download my data (JSON)" in (await member.get("/meine-daten")).text
+        member.cookies.set("gdst_lang", "de")
         download = await member.get("/meine-daten/export.json")
         assert download.status_code == 200
         assert download.json()["services"]["directory"]["people"][0]["email"] == MAGDEBURG
