@@ -174,7 +174,8 @@ class PersonalData:
         changed = 0
         for name in only or await self._collections():
             collection = self.db[name]
-            docs = await collection.find({}).to_list(None)
+            # processed-events records hold event ids only, except parked events (their raw bytes)
+            docs = await collection.find({"parked": True} if name == "processed_events" else {}).to_list(None)
             doomed: list[Any] = []
             for doc in docs:
                 new_id, id_hit = match.scrub_id(doc["_id"])

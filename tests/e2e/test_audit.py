@@ -176,6 +176,15 @@ class TestAudit:
         assert other.status_code == 403
         checked += 1
         figures.record("privacy", "admin-only access cases checked", checked)
+        schema = (await stack.client().get("/api/schema/openapi.json")).json()
+        for path, verb in (
+            ("/api/v1/me/export", "get"),
+            ("/api/v1/me/deletion", "post"),
+            ("/api/v1/people/{person_id}/export", "get"),
+            ("/api/v1/people/{person_id}/deletion", "post"),
+            ("/api/v1/audit", "get"),
+        ):
+            assert verb in schema["paths"][path], path
 
     async def test_my_data_pages(self, stack: Stack) -> None:
         member = await stack.login(MAGDEBURG)
