@@ -35,6 +35,7 @@ from gateway.api.notifications import (
     WebhookController,
 )
 from gateway.api.polls import PollController, TopicController
+from gateway.api.privacy import PrivacyController
 from gateway.api.session import SessionController, TokenController
 from gateway.api.surveys import SurveyController
 from gateway.middleware import EdgeMiddleware
@@ -47,6 +48,7 @@ from gateway.web.needs import NeedPages, PilotPages
 from gateway.web.notifications import NotificationPages
 from gateway.web.pages import Pages
 from gateway.web.polls import PollPages, TopicPages
+from gateway.web.privacy import PrivacyPages
 from gateway.web.surveys import SurveyPages
 from services.runtime import telemetry
 from services.runtime.lifecycle import retry
@@ -163,6 +165,7 @@ def create_app(
             SurveyController,
             MeetingController,
             MeetingFeedController,
+            PrivacyController,
             Pages,
             PollPages,
             TopicPages,
@@ -171,6 +174,7 @@ def create_app(
             SurveyPages,
             NotificationPages,
             MeetingPages,
+            PrivacyPages,
             create_static_files_router(
                 path="/static", directories=[HERE / "static"], include_in_schema=False
             ),

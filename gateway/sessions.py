@@ -34,6 +34,12 @@ def _key(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
+def _person_prefix(person_id: str) -> str:
+    # an index entry per session, `person.<hash of the person>.<session key>`, so every session
+    # of a person can be ended at once (after a deletion); KV keys allow no `:` as ids may hold
+    return "person." + hashlib.sha256(person_id.encode()).hexdigest()[:40]
+
+
 class SessionStore:
     def __init__(self, js: JetStreamContext, bucket: str, ttl_seconds: int) -> None:
         self.js = js
@@ -61,6 +67,7 @@ class SessionStore:
             principal=principal, name=name, csrf=secrets.token_urlsafe(24), created_at=time.time()
         )
         await self.kv.put(_key(session_id), _encoder.encode(session))
+        await self.kv.put(f"{_person_prefix(principal.person_id)}.{_key(session_id)}", b"1")
         return session_id, session
 
     async def get(self, session_id: str) -> Session | None:
@@ -80,3 +87,22 @@ class SessionStore:
     async def delete(self, session_id: str) -> None:
         with contextlib.suppress(KeyNotFoundError):
             await self.kv.delete(_key(session_id))
+
+    async def end_all_of(self, person_id: str) -> int:
+        """End every session of a person (their account was deleted); returns how many."""
+        prefix = _person_prefix(person_id)
+        watcher = await self.kv.watch(f"{prefix}.>", ignore_deletes=True, meta_only=True)
+        keys: list[str] = []
+        try:
+            async for entry in watcher:
+                if entry is None:  # no more entries stored right now
+                    break
+                keys.append(entry.key)
+        finally:
+            await watcher.stop()  # type: ignore[no-untyped-call]
+        for key in keys:
+            with contextlib.suppress(KeyNotFoundError):
+                await self.kv.delete(key.rsplit(".", 1)[1])
+            with contextlib.suppress(KeyNotFoundError):
+                await self.kv.delete(key)
+        return len(keys)

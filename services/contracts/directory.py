@@ -244,11 +244,13 @@ class PersonActivated(msgspec.Struct, kw_only=True, tag="person.activated.v1"):
 class GroupMemberAdded(msgspec.Struct, kw_only=True, tag="group.member_added.v1"):
     group_id: str
     person_id: str
+    by: str | None = None  # who added the member (for the audit trail; absent in older events)
 
 
 class GroupMemberRemoved(msgspec.Struct, kw_only=True, tag="group.member_removed.v1"):
     group_id: str
     person_id: str
+    by: str | None = None
 
 
 EVENT_PERSON_INVITED = "person.invited"

@@ -350,6 +350,7 @@ class PilotOpened(msgspec.Struct, kw_only=True, tag="pilot.opened.v1"):
     need_ids: list[str]
     capacity: int
     signup_closes_at: datetime
+    by: str | None = None  # who opened it (added for the audit trail; absent in older events)
 
 
 class SignedUp(msgspec.Struct, kw_only=True, tag="pilot.signed_up.v1"):
@@ -373,3 +374,4 @@ class SelectionMade(msgspec.Struct, kw_only=True, tag="pilot.selection_made.v1")
     pilot_id: str
     selected: list[str]
     declined: list[str]
+    by: str | None = None  # who selected (added for the audit trail; absent in older events)

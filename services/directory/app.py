@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from services.contracts import privacy as pv
+from services.contracts.envelope import Principal
+from services.directory.audit import AuditLog
 from services.directory.endpoints import endpoints
 from services.directory.passwords import Passwords
 from services.directory.repository import DirectoryRepository
 from services.directory.service import DirectoryService
+from services.runtime import privacy
 from services.runtime.process import ServiceProcess
+from services.runtime.rpc import Endpoint, required
 from services.runtime.settings import Settings
+
+PRIVACY_POLICY = privacy.Policy(
+    service="directory",
+    # the login, its API tokens, invitations and AG memberships end with the person
+    delete=frozenset({"emails", "tokens", "invitations", "memberships", "login_failures"}),
+    omit={"people": ("password_hash",), "tokens": ("_id",), "invitations": ("_id",)},
+)
 
 
 def build_service(settings: Settings, repo: DirectoryRepository) -> DirectoryService:
@@ -29,6 +41,15 @@ async def start(settings: Settings) -> ServiceProcess:
     svc = build_service(settings, repo)
     await svc.ensure_basics()
     svc.on_outbox = proc.outbox(repo.outbox_collections).written
-    await proc.serve(endpoints(svc))
-    proc.parts.update(service=svc, repository=repo)
+    # the directory forgets a person like every other service: through its privacy consumer
+    _, export = await privacy.join(proc, PRIVACY_POLICY)
+    audit = AuditLog(proc.db)
+    await audit.create_indexes()
+    await proc.consume(audit.durable, audit.event_types, audit)
+
+    async def audit_list(principal: Principal | None, req: pv.AuditQuery) -> pv.AuditPage:
+        return await audit.query(required(principal), req)
+
+    await proc.serve([*endpoints(svc), export, Endpoint(pv.AUDIT_ENDPOINT, pv.AuditQuery, audit_list)])
+    proc.parts.update(service=svc, repository=repo, audit=audit)
     return proc

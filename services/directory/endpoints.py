@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.contracts import directory as c
+from services.contracts import privacy as pv
 from services.contracts.common import Empty
 from services.contracts.envelope import Principal
 from services.directory.service import DirectoryService
@@ -68,7 +69,11 @@ def endpoints(svc: DirectoryService) -> list[Endpoint[Any]]:
     async def remove_member(p: Principal | None, r: c.Membership) -> None:
         await svc.remove_member(required(p), r)
 
+    async def delete_person(p: Principal | None, r: pv.DeletionRequest) -> pv.DeletionAccepted:
+        return await svc.request_deletion(required(p), r)
+
     return [
+        Endpoint(pv.DELETION_ENDPOINT, pv.DeletionRequest, delete_person),
         Endpoint(E.ORGANISATIONS_LIST, c.ListOrganisations, list_orgs),
         Endpoint(E.ORGANISATION_GET, c.GetById, get_org),
         Endpoint(E.ORGANISATIONS_BATCH, c.GetOrganisations, orgs_batch),

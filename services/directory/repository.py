@@ -95,6 +95,13 @@ class DirectoryRepository:
             update["$push"] = {"outbox": {"$each": outbox}}
         await self.people.update_one({"_id": person_id}, update)
 
+    async def mark_deleted(self, person_id: str, changes: Document, outbox: list[Document]) -> None:
+        """The login ends with this one write, and the event that makes every service forget
+        the person rides in it."""
+        await self.people.update_one(
+            {"_id": person_id}, {"$set": changes, "$push": {"outbox": {"$each": outbox}}}
+        )
+
     async def people_of_organisations(self, org_ids: list[str]) -> list[Document]:
         cursor = self.people.find({"organisation_id": {"$in": org_ids}}, {"password_hash": 0, "outbox": 0})
         return sorted([d async for d in cursor], key=lambda d: d["_id"])

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from services.contracts import directory as c
+from services.contracts import privacy as pv
 from services.contracts.envelope import ROLE_ADMIN, Principal
 from services.directory.passwords import Passwords
 from services.directory.register import land
@@ -23,6 +24,7 @@ from services.runtime.errors import (
 )
 from services.runtime.events import OutboxHook, ignore_outbox, outbox_entry
 from services.runtime.mongo import Document
+from services.runtime.privacy import email_hash, name_hash
 
 GROUPS = (
     ("ag-strategie", "AG Strategie"),
@@ -404,7 +406,7 @@ class DirectoryService:
         await self._check_membership(caller, req)
         event = outbox_entry(
             c.EVENT_GROUP_MEMBER_ADDED,
-            c.GroupMemberAdded(group_id=req.group_id, person_id=req.person_id),
+            c.GroupMemberAdded(group_id=req.group_id, person_id=req.person_id, by=caller.person_id),
             subject=f"groups/{req.group_id}",
         )
         if await self.repo.add_membership(req.group_id, req.person_id, [event]):
@@ -416,7 +418,7 @@ class DirectoryService:
             return
         event = outbox_entry(
             c.EVENT_GROUP_MEMBER_REMOVED,
-            c.GroupMemberRemoved(group_id=req.group_id, person_id=req.person_id),
+            c.GroupMemberRemoved(group_id=req.group_id, person_id=req.person_id, by=caller.person_id),
             subject=f"groups/{req.group_id}",
         )
         # the event's home is written before the membership goes, so a crash in between
@@ -426,3 +428,41 @@ class DirectoryService:
         self.on_outbox(
             self.repo.memberships_removed, f"{req.group_id}:{req.person_id}:{event['id']}", [event]
         )
+
+    # deletion (DSGVO Art. 17) ------------------------------------------------------------
+
+    async def request_deletion(self, caller: Principal, req: pv.DeletionRequest) -> pv.DeletionAccepted:
+        """Ends the person's login at once and states `person.deleted`; every service (this one
+        too, through its privacy consumer) then erases what it holds. Asking again states nothing
+        new."""
+        if caller.person_id != req.person_id and ROLE_ADMIN not in caller.roles:
+            raise Forbidden("Andere Personen löschen nur Administratorinnen und Administratoren.")
+        person = await self.repo.person(req.person_id)
+        if person is None:
+            raise NotFound("Diese Person gibt es nicht (mehr).")
+        if person.get("deleted"):
+            return pv.DeletionAccepted(person_id=req.person_id, pseudonym=person["pseudonym"], new=False)
+        pseudonym = "geloescht-" + uuid.uuid4().hex[:16]
+        event = outbox_entry(
+            pv.EVENT_PERSON_DELETED,
+            pv.PersonDeleted(
+                person_id=person["_id"],
+                organisation_id=person["organisation_id"],
+                pseudonym=pseudonym,
+                email_sha256=email_hash(person["email"]),
+                name_sha256=name_hash(person["name"]),
+                deleted_by=caller.person_id,
+                self_service=caller.person_id == person["_id"],
+            ),
+            subject=f"people/{pseudonym}",
+        )
+        changes: Document = {
+            "deleted": True,
+            "active": False,
+            "password_hash": None,
+            "pseudonym": pseudonym,
+            "deleted_at": _now(),
+        }
+        await self.repo.mark_deleted(person["_id"], changes, [event])
+        self.on_outbox(self.repo.people, person["_id"], [event])
+        return pv.DeletionAccepted(person_id=req.person_id, pseudonym=pseudonym, new=True)

@@ -442,6 +442,7 @@ class NeedsService:
                 need_ids=need_ids,
                 capacity=req.capacity,
                 signup_closes_at=closes,
+                by=who.person_id,
             ),
             subject=f"pilots/{pilot_id}",
         )
@@ -611,7 +612,7 @@ class NeedsService:
             declined = sorted(active - set(chosen))
             event = outbox_entry(
                 c.EVENT_SELECTION_MADE,
-                c.SelectionMade(pilot_id=req.pilot_id, selected=chosen, declined=declined),
+                c.SelectionMade(pilot_id=req.pilot_id, selected=chosen, declined=declined, by=who.person_id),
                 subject=f"pilots/{req.pilot_id}",
             )
             await self.repo.set_selection(

@@ -12,11 +12,32 @@ from services.notifications.mailer import Mailer
 from services.notifications.mailqueue import MailSender
 from services.notifications.recipients import Resolver
 from services.notifications.repository import InboxRepository, NotificationsRepository
+from services.notifications.retention import Retention
 from services.notifications.service import InboxService
 from services.notifications.webhooks import WebhookFanOut, WebhookRepository, WebhookSender, WebhookService
+from services.runtime import privacy
 from services.runtime.process import ServiceProcess
 from services.runtime.rpc import RpcClient
 from services.runtime.settings import Settings
+
+# everything addressed to the person goes with them: nothing is mailed afterwards; webhooks
+# they set up keep serving the ministry, attributed to the pseudonym
+PRIVACY_POLICY = privacy.Policy(
+    service="notifications",
+    delete=frozenset(
+        {
+            "inbox",
+            "preferences",
+            "mails",
+            "mails_sent",
+            "mail_claims",
+            "digest_items",
+            "digests",
+            "deliveries",
+        }
+    ),
+    omit={"webhooks": ("secret",), "mails": ("raw",)},
+)
 
 
 async def start(settings: Settings) -> ServiceProcess:
@@ -60,7 +81,18 @@ async def start(settings: Settings) -> ServiceProcess:
     hook_fanout = WebhookFanOut(hooks, on_delivery=hook_sender.wake)
     await proc.consume("notifications-webhooks", hook_fanout.event_types, hook_fanout)
 
-    await proc.serve(endpoints(InboxService(inbox_repo, proc.db["processed_events"]), WebhookService(hooks)))
+    retention = Retention(
+        proc.db,
+        inbox_days=settings.retention_inbox_days,
+        delivery_log_days=settings.retention_delivery_log_days,
+        interval=settings.retention_interval_seconds,
+    )
+    retention.start()
+    proc.on_stop(retention.stop)
+    _, export = await privacy.join(proc, PRIVACY_POLICY)
+    await proc.serve(
+        [*endpoints(InboxService(inbox_repo, proc.db["processed_events"]), WebhookService(hooks)), export]
+    )
     proc.parts.update(
         repository=repo,
         inbox=inbox_repo,
@@ -71,5 +103,6 @@ async def start(settings: Settings) -> ServiceProcess:
         resolver=resolver,
         webhooks=hooks,
         webhook_sender=hook_sender,
+        retention=retention,
     )
     return proc

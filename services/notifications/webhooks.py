@@ -35,7 +35,9 @@ from services.runtime.mongo import AsyncDatabase, Document
 log = logging.getLogger(__name__)
 
 # Events that carry secrets never leave the platform.
-INTERNAL_EVENTS = frozenset({"person.invited"})
+# `person.deleted` carries hashes of a person's email and name: only the platform's own services
+# need them to find what to erase.
+INTERNAL_EVENTS = frozenset({"person.invited", "person.deleted"})
 # Pauses before the 2nd, 3rd, … attempt: together more than a day.
 RETRY_DELAYS = (5, 30, 120, 300, 900, 1800, 3600, 7200, 14400, 28800, 28800, 28800)
 # a subscription is switched off after this many deliveries in a row failed for good

@@ -47,6 +47,11 @@ class Settings:
     # serves these on its own port
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
+    # retention (docs/privacy.md): inbox items and delivery logs older than this many days are
+    # removed by the notifications service, checked every `retention_interval_seconds`
+    retention_inbox_days: int = 180
+    retention_delivery_log_days: int = 90
+    retention_interval_seconds: float = 3600.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -79,6 +84,13 @@ class Settings:
             digest_time=e.get("DIGEST_TIME") or d.digest_time,
             metrics_host=e.get("METRICS_HOST") or d.metrics_host,
             metrics_port=int(e.get("METRICS_PORT") or d.metrics_port),
+            retention_inbox_days=int(e.get("RETENTION_INBOX_DAYS") or d.retention_inbox_days),
+            retention_delivery_log_days=int(
+                e.get("RETENTION_DELIVERY_LOG_DAYS") or d.retention_delivery_log_days
+            ),
+            retention_interval_seconds=float(
+                e.get("RETENTION_INTERVAL_SECONDS") or d.retention_interval_seconds
+            ),
         )
 
     def with_(self, **changes: object) -> Settings:

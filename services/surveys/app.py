@@ -7,6 +7,7 @@ and one micro service with all their endpoints.
 
 from __future__ import annotations
 
+from services.runtime import privacy
 from services.runtime.process import ServiceProcess
 from services.runtime.settings import Settings
 from services.surveys.polls import app as polls
@@ -35,7 +36,9 @@ async def start(settings: Settings) -> ServiceProcess:
     )
     proc.polls.service.on_outbox = relay.written
     proc.questionnaires.service.on_outbox = relay.written
-    await proc.serve([*proc.polls.endpoints(), *proc.questionnaires.endpoints()])
+    # responses, ballots and topics stay (attributed to the Kommune, or to the pseudonym)
+    _, export = await privacy.join(proc, privacy.Policy(service="surveys"))
+    await proc.serve([*proc.polls.endpoints(), *proc.questionnaires.endpoints(), export])
     proc.polls.start_closer()
     proc.questionnaires.start_deadlines()
     proc.parts.update(polls=proc.polls.service, polls_repository=proc.polls.repository)
