@@ -19,7 +19,7 @@ from services.contracts.common import Cursor, Id, Limit
 
 # every service holding personal data; the export asks each of them and fails (503) rather than
 # return an incomplete document when one does not answer
-PRIVACY_SERVICES: tuple[str, ...] = ("directory", "needs", "surveys", "notifications")
+PRIVACY_SERVICES: tuple[str, ...] = ("directory", "needs", "surveys", "notifications", "meetings")
 
 EXPORT_ENDPOINT = "privacy.export"
 DELETION_ENDPOINT = "privacy.delete"  # directory only: marks the person deleted, states the event

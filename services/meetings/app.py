@@ -11,6 +11,7 @@ from services.meetings.endpoints import endpoints
 from services.meetings.peers import Peers
 from services.meetings.repository import MeetingsRepository
 from services.meetings.service import DEFAULT_REMINDER_LEAD, MeetingsService
+from services.runtime import privacy
 from services.runtime.loops import BackgroundLoop
 from services.runtime.process import ServiceProcess
 from services.runtime.rpc import RpcClient
@@ -21,6 +22,14 @@ log = logging.getLogger(__name__)
 # how long before an occurrence `meeting.occurrence_upcoming` is stated (hours)
 REMINDER_ENV = "MEETING_REMINDER_HOURS"
 REMINDER_INTERVAL_SECONDS = 60.0
+
+# a deleted person's seats are freed and their calendar addresses stop working; what they
+# registered for is theirs alone, so nothing of it stays (docs/privacy.md)
+PRIVACY_POLICY = privacy.Policy(
+    service="meetings",
+    delete=frozenset({"registrations", "registrants", "withdrawals", "feed_tokens", "feed_lookup"}),
+    omit={"feed_tokens": ("token",), "feed_lookup": ("_id",)},
+)
 
 
 def reminder_lead(extra: dict[str, str] | None = None) -> timedelta:
@@ -57,7 +66,8 @@ async def start(settings: Settings) -> ServiceProcess:
         reminder_lead=reminder_lead(dict(settings.extra)),
     )
     svc.on_outbox = proc.outbox(repo.outbox_collections).written
-    await proc.serve(endpoints(svc))
+    _, export = await privacy.join(proc, PRIVACY_POLICY)
+    await proc.serve([*endpoints(svc), export])
     reminders = Reminders(svc)
     reminders.start()
     proc.on_stop(reminders.stop)

@@ -194,6 +194,23 @@ class TestPrivacy:
             f"/api/v1/polls/{poll['id']}/ballot", json={"choice": poll["options"][0]["id"]}
         )
         assert ballot.status_code == 200, ballot.text
+        meeting = await ministry.post(
+            "/api/v1/meetings",
+            json={
+                "title": "Lotsen-Sprechstunde",
+                "agenda": "Fragen der Kommunen",
+                "start": (datetime.now(UTC) + timedelta(days=20)).strftime("%Y-%m-%dT10:00"),
+                "duration_minutes": 60,
+                "online_url": "https://konferenz.gdst.example/lotsen",
+                "capacity": 5,
+            },
+        )
+        assert meeting.status_code == 201, meeting.text
+        meeting_id = meeting.json()["id"]
+        registered = await nora.put(f"/api/v1/meetings/{meeting_id}/registration")
+        assert registered.status_code == 200, registered.text
+        feed = await nora.post("/api/v1/meetings/feed")
+        assert feed.status_code in (200, 201), feed.text
         prefs = await nora.put(
             "/api/v1/notification-preferences",
             json={"survey.published": {"email": "immediate", "inapp": True}},
@@ -225,7 +242,10 @@ class TestPrivacy:
         assert topic["id"] in [t["_id"] for t in sections["surveys"]["topics"]]
         assert sections["notifications"]["preferences"][0]["_id"] == nora_id
         assert sections["notifications"]["inbox"]
+        assert [r["_id"] for r in sections["meetings"]["registrants"]] == [f"{meeting_id}:{nora_id}"]
+        assert [r["meeting_id"] for r in sections["meetings"]["registrations"]] == [meeting_id]
         text = response.text
+        assert feed.json()["token"] not in text
         assert token not in text and "password_hash" not in text and "argon2" not in text
         figures.record("privacy", "services covered by the export", len(sections))
         figures.record(
