@@ -18,6 +18,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from gateway import i18n
+from gateway.api.dashboard import DashboardController
 from gateway.api.directory import (
     GroupController,
     InvitationController,
@@ -35,6 +36,7 @@ from gateway.api.notifications import (
 )
 from gateway.api.polls import PollController, TopicController
 from gateway.api.session import SessionController, TokenController
+from gateway.api.spotlights import SpotlightController
 from gateway.api.surveys import SurveyController
 from gateway.middleware import EdgeMiddleware
 from gateway.problems import DETAILS, handle
@@ -44,7 +46,9 @@ from gateway.web.needs import NeedPages, PilotPages
 from gateway.web.notifications import NotificationPages
 from gateway.web.pages import Pages
 from gateway.web.polls import PollPages, TopicPages
+from gateway.web.spotlights import DashboardPages, SpotlightPages
 from gateway.web.surveys import SurveyPages
+from services.contracts import spotlights as spotlight_contract
 from services.runtime.lifecycle import retry
 from services.runtime.natsconn import Connection, connect
 from services.runtime.rpc import RpcClient
@@ -55,6 +59,7 @@ MAX_BODY_BYTES = 64 * 1024
 DEFAULT_SERVICES = ("directory", "needs", "surveys", "notifications")
 KIND_LABELS = {
     "land": "Land",
+    "ressort": "Ressort",
     "landkreis": "Landkreis",
     "kreisfreie_stadt": "Kreisfreie Stadt",
     "verbandsgemeinde": "Verbandsgemeinde",
@@ -93,6 +98,7 @@ def template_environment() -> Environment:
         current_language=i18n.current.get,
         languages=i18n.LANGUAGES,
         kind_labels=KIND_LABELS,
+        spotlight_status_labels=spotlight_contract.STATUS_LABELS,
     )
     env.filters["role_label"] = lambda role: i18n.gettext(ROLE_LABELS.get(role) or role)
     return env
@@ -155,6 +161,8 @@ def create_app(
             TopicController,
             PollController,
             SurveyController,
+            SpotlightController,
+            DashboardController,
             Pages,
             PollPages,
             TopicPages,
@@ -162,6 +170,8 @@ def create_app(
             PilotPages,
             SurveyPages,
             NotificationPages,
+            SpotlightPages,
+            DashboardPages,
             create_static_files_router(
                 path="/static", directories=[HERE / "static"], include_in_schema=False
             ),

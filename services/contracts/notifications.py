@@ -56,6 +56,11 @@ TOPICS: tuple[Topic, ...] = (
     ),
     Topic(event_type="poll.closed", label="Ergebnis einer Abstimmung Ihrer AG", email="daily"),
     Topic(event_type="topic.selected", label="Ihre AG hat ein Thema ausgewählt", email="daily"),
+    Topic(
+        event_type="spotlight.status_changed",
+        label="Neuer Stand eines Spotlights Ihrer AG oder Ihrer Kommune",
+        email="immediate",
+    ),
 )
 TOPIC_BY_TYPE = {t.event_type: t for t in TOPICS}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.contracts import directory as c
+from services.contracts import stats as st
 from services.contracts.common import Empty
 from services.contracts.envelope import Principal
 from services.directory.service import DirectoryService
@@ -68,7 +69,12 @@ def endpoints(svc: DirectoryService) -> list[Endpoint[Any]]:
     async def remove_member(p: Principal | None, r: c.Membership) -> None:
         await svc.remove_member(required(p), r)
 
+    async def stats(p: Principal | None, r: st.StatsRequest) -> st.DirectoryStats:
+        required(p)
+        return await svc.stats()
+
     return [
+        Endpoint(st.Endpoints.DIRECTORY, st.StatsRequest, stats),
         Endpoint(E.ORGANISATIONS_LIST, c.ListOrganisations, list_orgs),
         Endpoint(E.ORGANISATION_GET, c.GetById, get_org),
         Endpoint(E.ORGANISATIONS_BATCH, c.GetOrganisations, orgs_batch),
