@@ -42,6 +42,22 @@ class Participation(msgspec.Struct, kw_only=True):
     members: int
 
 
+class KreisRow(msgspec.Struct, kw_only=True):
+    """One Landkreis or kreisfreie Stadt in the Land-wide comparison; null where the service
+    owning the figure did not answer."""
+
+    kreis: str
+    name: str
+    kommunen: int | None
+    participating: int | None
+    share_of_inhabitants: float | None
+    members: int | None
+    needs: int | None
+    spotlights: int | None
+    spotlights_done: int | None
+    response_rate: float | None
+
+
 class Dashboard(msgspec.Struct, kw_only=True):
     """Figures for the scope; Land-wide figures (Ressorts, AG topics, meetings) stay Land-wide
     when a Kreis is chosen. `null` means the service owning the figure did not answer."""
@@ -61,6 +77,8 @@ class Dashboard(msgspec.Struct, kw_only=True):
     responses: st.ResponseFigures | None
     meetings_held: int | None
     unavailable: list[str]
+    # Land-wide view only: the same figures for every Kreis, for comparison
+    by_kreis: list[KreisRow] = msgspec.field(default_factory=list)
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -138,7 +156,9 @@ def assemble(
         )
         if value is None
     ]
+    rows = [] if kreis else [_row(k, directory, needs, surveys) for k in kreise]
     return Dashboard(
+        by_kreis=rows,
         scope=Scope(kreis=kreis, name=name),
         kreise=kreise,
         generated_at=datetime.now(UTC),
@@ -154,6 +174,30 @@ def assemble(
         responses=responses,
         meetings_held=meetings.held if meetings else None,
         unavailable=unavailable,
+    )
+
+
+def _row(
+    k: st.Kreis,
+    directory: st.DirectoryStats | None,
+    needs: st.NeedsStats | None,
+    surveys: st.SurveysStats | None,
+) -> KreisRow:
+    f = directory.by_kreis.get(k.id) if directory else None
+    spot = surveys.spotlights_by_kreis.get(k.id) if surveys else None
+    rate = surveys.responses_by_kreis.get(k.id) if surveys else None
+    need = needs.by_kreis.get(k.id) if needs else None
+    return KreisRow(
+        kreis=k.id,
+        name=k.name,
+        kommunen=f.kommunen if f else None,
+        participating=f.participating if f else None,
+        share_of_inhabitants=_share(f.participating_inhabitants, f.inhabitants) if f else None,
+        members=f.members if f else None,
+        needs=(need.total if need else 0) if needs else None,
+        spotlights=(spot.total if spot else 0) if surveys else None,
+        spotlights_done=(spot.umgesetzt if spot else 0) if surveys else None,
+        response_rate=rate.rate if rate else None,
     )
 
 

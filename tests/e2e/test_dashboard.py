@@ -156,9 +156,20 @@ class TestDashboard:
         else:
             assert board["meetings_held"] is None and board["unavailable"] == ["meetings"]
 
+        rows = {r["kreis"]: r for r in board["by_kreis"]}
+        assert set(rows) == {k.id for k in kreise}
+        harz_row = rows[HARZ]
+        assert (harz_row["kommunen"], harz_row["participating"], harz_row["needs"]) == (
+            len(in_harz) + 2,
+            len(in_harz) + 1,
+            1,
+        )
+        assert (harz_row["spotlights"], harz_row["spotlights_done"], harz_row["response_rate"]) == (1, 1, 1.0)
+        assert (rows[MAGDEBURG]["needs"], rows[MAGDEBURG]["response_rate"]) == (2, 0.0)
+
         harz_board = (await ministry.get("/api/v1/dashboard", params={"kreis": HARZ})).json()
         hp = harz_board["participation"]
-        assert harz_board["scope"] == {"kreis": HARZ, "name": harz.name}
+        assert harz_board["scope"] == {"kreis": HARZ, "name": harz.name} and harz_board["by_kreis"] == []
         assert (hp["kommunen"], hp["participating"], hp["members"]) == (
             len(in_harz) + 2,
             len(in_harz) + 1,
