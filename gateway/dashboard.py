@@ -76,6 +76,8 @@ class Dashboard(msgspec.Struct, kw_only=True):
     spotlights: st.SpotlightFigures | None
     responses: st.ResponseFigures | None
     meetings_held: int | None
+    # of those, the meetings of an AG (the rest: network meetings, Sprechstunden)
+    ag_meetings_held: int | None
     unavailable: list[str]
     # Land-wide view only: the same figures for every Kreis, for comparison
     by_kreis: list[KreisRow] = msgspec.field(default_factory=list)
@@ -173,6 +175,7 @@ def assemble(
         spotlights=spot,
         responses=responses,
         meetings_held=meetings.held if meetings else None,
+        ag_meetings_held=sum(meetings.held_by_group.values()) if meetings else None,
         unavailable=unavailable,
     )
 

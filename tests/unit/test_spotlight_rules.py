@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.dashboard import assemble
 from services.contracts import directory as d
 from services.contracts.envelope import Principal
+from services.contracts.meetings import MeetingStats
 from services.contracts.polls import BallotInput
 from services.directory.stats import directory_figures
 from services.runtime.errors import Conflict, Forbidden, Invalid
@@ -97,3 +99,11 @@ def test_response_rates_overall_and_per_kreis() -> None:
     assert (total.surveys, total.addressed, total.submitted, total.rate) == (2, 3, 1, 0.3333)
     assert (by_kreis["15085"].surveys, by_kreis["15085"].rate) == (2, 0.5)
     assert by_kreis["15003"].rate == 0.0
+
+
+def test_dashboard_takes_the_meetings_figures_through_their_contract() -> None:
+    meetings = MeetingStats(held=5, held_by_group={"ag-technik": 2, "ag-strategie": 1}, upcoming=4)
+    board = assemble(None, None, None, meetings, None)
+    assert (board.meetings_held, board.ag_meetings_held) == (5, 3)
+    assert board.unavailable == ["directory", "needs", "surveys"]
+    assert assemble(None, None, None, None, None).meetings_held is None
