@@ -194,6 +194,8 @@ class TestDashboard:
             assert "nicht verfügbar" in page.text
         printable = await halberstadt.get("/zahlen/druck")
         assert printable.status_code == 200 and "print-view" in printable.text
+        english = await halberstadt.get("/sprache/en", params={"next": "/zahlen"}, follow_redirects=True)
+        assert "Facts and figures" in english.text and "Participating municipalities" in english.text
 
     async def test_a_service_away_reads_not_available_and_the_rest_is_shown(self, stack: Stack) -> None:
         ministry = await stack.login()

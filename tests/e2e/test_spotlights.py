@@ -103,6 +103,9 @@ class TestSpotlightLifecycle:
         assert await spotlight_mails(stack, kommune(DESSAU)) == [
             "Spotlight „XÖV-Schnittstellen verpflichtend machen“ ist jetzt: Eingereicht"
         ]
+        [mail] = [m for m in stack.mailbox.to(kommune(DESSAU)) if "Spotlight" in m["Subject"]]
+        text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert f"http://gdst.test/spotlights/{spot['id']}" in text and "Beschluss der AG" in text
 
         review = await ministry.patch(
             f"/api/v1/spotlights/{spot['id']}", json={"status": "in_pruefung", "comment": "Liegt im Referat"}
