@@ -4,6 +4,7 @@ history, status changes) and the dashboard "Zahlen und Fakten"."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect
@@ -42,6 +43,7 @@ TOPIC_LABELS = {
     "done": "Erledigt",
     "dropped": "Verworfen",
 }
+PAGE_SIZE = 50
 # chart geometry (the template draws the SVG; no inline styles)
 CHART_WIDTH = 640
 LABEL_WIDTH = 230
@@ -117,6 +119,7 @@ class SpotlightPages(Controller):
         auth, who = await page_login(request)
         params = request.query_params
         values = {k: str(params.get(k, ""))[:64] for k in ("status", "group_id", "ressort_id", "kind")}
+        cursor = str(params.get("cursor", ""))[:64] or None
         errors = FormErrors()
         groups = await _groups(request, who)
         ressorts = await _ressorts(request, who)
@@ -129,19 +132,30 @@ class SpotlightPages(Controller):
         if values["ressort_id"] and values["ressort_id"] not in {r.id for r in ressorts}:
             errors.add("ressort_id", _("Unbekanntes Ressort."))
         items: list[c.Spotlight] = []
+        more: str | None = None
+        if cursor is not None and not cursor.replace("-", "").replace("_", "").isalnum():
+            cursor = None
         if not errors:
             req = c.ListSpotlights(
                 status=values["status"] or None,  # type: ignore[arg-type]
                 group_id=values["group_id"] or None,
                 ressort_id=values["ressort_id"] or None,
                 kind=values["kind"] or None,  # type: ignore[arg-type]
+                limit=PAGE_SIZE,
+                cursor=cursor,
             )
-            items = (await _client(request).list(who, req)).items
+            page = await _client(request).list(who, req)
+            items = page.items
+            if page.next_cursor:
+                more = "/spotlights?" + urlencode(
+                    {**{k: v for k, v in values.items() if v}, "cursor": page.next_cursor}
+                )
         return await render(
             request,
             "spotlights/index.html",
             {
                 "items": items,
+                "more": more,
                 "values": values,
                 "errors": errors,
                 "groups": groups,

@@ -143,8 +143,18 @@ class TestSpotlightLifecycle:
         assert f"/spotlights/{spot['id']}" in topic_page.text
         page = await barleben.get(f"/spotlights/{spot['id']}")
         assert f"/bedarfe/{need['id']}" in page.text and f"/themen/{topic['id']}" in page.text
-        listed = (await barleben.get("/api/v1/spotlights", params={"status": "umgesetzt"})).json()["items"]
-        assert [s["id"] for s in listed] == [spot["id"]]
+        for found, params in (
+            ([spot["id"]], {"status": "umgesetzt"}),
+            ([spot["id"]], {"group_id": "ag-technik", "kind": "spotlight", "ressort_id": "ressort-mid"}),
+            ([spot["id"]], {"topic_id": topic["id"]}),
+            ([], {"kind": "quick_win"}),
+            ([], {"group_id": "ag-strategie"}),
+            ([], {"status": "eingereicht"}),
+        ):
+            listed = (await barleben.get("/api/v1/spotlights", params=params)).json()["items"]
+            assert [s["id"] for s in listed] == found, params
+        filtered = await barleben.get("/spotlights", params={"status": "umgesetzt", "group_id": "ag-technik"})
+        assert filtered.status_code == 200 and f"/spotlights/{spot['id']}" in filtered.text
         assert (await barleben.get("/api/v1/spotlights", params={"ressort_id": "ressort-mi"})).json()[
             "items"
         ] == []
