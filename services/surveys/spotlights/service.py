@@ -270,7 +270,9 @@ class SpotlightsService:
         )
         more = len(docs) > req.limit
         docs = docs[: req.limit]
-        return c.SpotlightPage(items=[view(x) for x in docs], next_cursor=docs[-1]["_id"] if more else None)
+        kind = await self.lookups.kind_of(who)
+        items = [view(x, rules.next_statuses(who, kind, x["status"], x["ressort_ids"])) for x in docs]
+        return c.SpotlightPage(items=items, next_cursor=docs[-1]["_id"] if more else None)
 
     # changing ----------------------------------------------------------------------------
 
