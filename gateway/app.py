@@ -48,7 +48,6 @@ from gateway.web.pages import Pages
 from gateway.web.polls import PollPages, TopicPages
 from gateway.web.spotlights import DashboardPages, SpotlightPages
 from gateway.web.surveys import SurveyPages
-from services.contracts import spotlights as spotlight_contract
 from services.runtime.lifecycle import retry
 from services.runtime.natsconn import Connection, connect
 from services.runtime.rpc import RpcClient
@@ -98,7 +97,6 @@ def template_environment() -> Environment:
         current_language=i18n.current.get,
         languages=i18n.LANGUAGES,
         kind_labels=KIND_LABELS,
-        spotlight_status_labels=spotlight_contract.STATUS_LABELS,
     )
     env.filters["role_label"] = lambda role: i18n.gettext(ROLE_LABELS.get(role) or role)
     return env
