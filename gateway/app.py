@@ -18,6 +18,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from gateway import i18n
+from gateway.api.dashboard import DashboardController
 from gateway.api.directory import (
     GroupController,
     InvitationController,
@@ -37,6 +38,7 @@ from gateway.api.notifications import (
 from gateway.api.polls import PollController, TopicController
 from gateway.api.privacy import PrivacyController
 from gateway.api.session import SessionController, TokenController
+from gateway.api.spotlights import SpotlightController
 from gateway.api.surveys import SurveyController
 from gateway.middleware import EdgeMiddleware
 from gateway.observability import ObservabilityMiddleware, metrics_endpoint
@@ -49,6 +51,7 @@ from gateway.web.notifications import NotificationPages
 from gateway.web.pages import Pages
 from gateway.web.polls import PollPages, TopicPages
 from gateway.web.privacy import PrivacyPages
+from gateway.web.spotlights import DashboardPages, SpotlightPages
 from gateway.web.surveys import SurveyPages
 from services.runtime import telemetry
 from services.runtime.lifecycle import retry
@@ -61,6 +64,7 @@ MAX_BODY_BYTES = 64 * 1024
 DEFAULT_SERVICES = ("directory", "needs", "surveys", "notifications", "meetings")
 KIND_LABELS = {
     "land": "Land",
+    "ressort": "Ressort",
     "landkreis": "Landkreis",
     "kreisfreie_stadt": "Kreisfreie Stadt",
     "verbandsgemeinde": "Verbandsgemeinde",
@@ -166,6 +170,8 @@ def create_app(
             MeetingController,
             MeetingFeedController,
             PrivacyController,
+            SpotlightController,
+            DashboardController,
             Pages,
             PollPages,
             TopicPages,
@@ -175,6 +181,8 @@ def create_app(
             NotificationPages,
             MeetingPages,
             PrivacyPages,
+            SpotlightPages,
+            DashboardPages,
             create_static_files_router(
                 path="/static", directories=[HERE / "static"], include_in_schema=False
             ),

@@ -16,6 +16,7 @@ from gateway.clients.directory import DirectoryClient
 from gateway.clients.needs import NeedsClient
 from gateway.i18n import gettext as _
 from gateway.web.forms import FormErrors, convert_all
+from gateway.web.lineage import spotlights_of
 from gateway.web.pages import render
 from services.contracts import directory as d
 from services.contracts import needs as c
@@ -200,12 +201,14 @@ class NeedPages(Controller):
         status: int = 200,
     ) -> Response[Any]:
         need = await NeedsClient(gateway_of(request).rpc).get(who, need_id)
+        spotlights = await spotlights_of(request, who, need_id=need_id)
         hint = NOTICES.get(request.query_params.get("hinweis", ""))
         return await render(
             request,
             "needs/show.html",
             {
                 "need": need,
+                "spotlights": spotlights,
                 "notice": _(hint) if hint else None,
                 "errors": errors,
                 "values": values or {},

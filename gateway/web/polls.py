@@ -19,6 +19,7 @@ from gateway.clients.directory import DirectoryClient
 from gateway.clients.polls import PollsClient
 from gateway.i18n import gettext as _
 from gateway.web.forms import FormErrors
+from gateway.web.lineage import spotlights_of
 from gateway.web.pages import render
 from services.contracts import polls as c
 from services.contracts.envelope import Principal
@@ -596,6 +597,7 @@ class TopicPages(Controller):
         polls = _client(request)
         topic = await polls.topic(who, topic_id)
         topic_polls = [await polls.poll(who, p) for p in topic.polls]
+        spotlights = await spotlights_of(request, who, topic_id=topic_id)
         groups = await _groups(request, who)
         return await render(
             request,
@@ -604,6 +606,7 @@ class TopicPages(Controller):
                 "topic": topic,
                 "group_name": groups.get(topic.group_id, topic.group_id),
                 "topic_polls": topic_polls,
+                "spotlights": spotlights,
                 "moderator": is_moderator(who),
                 "errors": errors,
                 "notice": _(NOTICES[n])

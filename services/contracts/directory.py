@@ -12,7 +12,17 @@ from services.contracts.envelope import Principal
 
 SERVICE = "directory"
 
-OrganisationKind = Literal["land", "landkreis", "kreisfreie_stadt", "verbandsgemeinde", "stadt", "gemeinde"]
+OrganisationKind = Literal[
+    "land", "ressort", "landkreis", "kreisfreie_stadt", "verbandsgemeinde", "stadt", "gemeinde"
+]
+# the Land and its ministries (Ressorts, children of the Land) act for no Kommune
+LAND_KINDS = ("land", "ressort")
+
+
+def is_kommune(kind: str) -> bool:
+    return kind not in LAND_KINDS
+
+
 Role = Literal["ministry", "member", "lotse", "admin"]
 
 

@@ -70,6 +70,11 @@ TOPICS: tuple[Topic, ...] = (
     ),
     Topic(event_type="meeting.occurrence_moved", label="Ein Termin wurde verschoben", email="immediate"),
     Topic(event_type="meeting.cancelled", label="Ein Termin wurde ganz abgesagt", email="immediate"),
+    Topic(
+        event_type="spotlight.status_changed",
+        label="Neuer Stand eines Spotlights Ihrer AG oder Ihrer Kommune",
+        email="immediate",
+    ),
 )
 TOPIC_BY_TYPE = {t.event_type: t for t in TOPICS}
 

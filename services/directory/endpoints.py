@@ -6,6 +6,7 @@ from typing import Any
 
 from services.contracts import directory as c
 from services.contracts import privacy as pv
+from services.contracts import stats as st
 from services.contracts.common import Empty
 from services.contracts.envelope import Principal
 from services.directory.service import DirectoryService
@@ -72,8 +73,13 @@ def endpoints(svc: DirectoryService) -> list[Endpoint[Any]]:
     async def delete_person(p: Principal | None, r: pv.DeletionRequest) -> pv.DeletionAccepted:
         return await svc.request_deletion(required(p), r)
 
+    async def stats(p: Principal | None, r: st.StatsRequest) -> st.DirectoryStats:
+        required(p)
+        return await svc.stats()
+
     return [
         Endpoint(pv.DELETION_ENDPOINT, pv.DeletionRequest, delete_person),
+        Endpoint(st.Endpoints.DIRECTORY, st.StatsRequest, stats),
         Endpoint(E.ORGANISATIONS_LIST, c.ListOrganisations, list_orgs),
         Endpoint(E.ORGANISATION_GET, c.GetById, get_org),
         Endpoint(E.ORGANISATIONS_BATCH, c.GetOrganisations, orgs_batch),

@@ -64,6 +64,14 @@ class DirectoryRepository:
         cursor = self.organisations.find(query).sort("_id", ASCENDING).limit(limit)
         return [from_doc(d, Organisation) async for d in cursor]
 
+    async def all_organisations(self) -> list[Organisation]:
+        return [from_doc(d, Organisation) async for d in self.organisations.find({})]
+
+    async def active_people(self) -> list[Document]:
+        """Every active person's organisation (nothing else: the figures need no more)."""
+        cursor = self.people.find({"active": True}, {"organisation_id": 1})
+        return await cursor.to_list(None)
+
     async def organisations_by_ids(self, ids: list[str]) -> dict[str, Organisation]:
         cursor = self.organisations.find({"_id": {"$in": ids}})
         return {d["_id"]: from_doc(d, Organisation) async for d in cursor}

@@ -15,6 +15,29 @@ DEMO_PASSWORD = "gdst-demo"  # fixed by the public contract (api.md, "Demo data"
 MINISTRY_EMAIL = "ministerium@gdst.example"
 
 
+# The Land's ministries (cabinet since 2021), children of the Land, so that Spotlights can be
+# addressed to them and the dashboard can count them. Ids are short forms, not AGS: a Ressort
+# has no municipality key.
+RESSORTS = (
+    ("ressort-stk", "Staatskanzlei und Ministerium für Kultur"),
+    ("ressort-mi", "Ministerium für Inneres und Sport"),
+    ("ressort-mf", "Ministerium der Finanzen"),
+    ("ressort-mj", "Ministerium für Justiz und Verbraucherschutz"),
+    ("ressort-mb", "Ministerium für Bildung"),
+    ("ressort-mwl", "Ministerium für Wirtschaft, Tourismus, Landwirtschaft und Forsten"),
+    ("ressort-ms", "Ministerium für Arbeit, Soziales, Gesundheit und Gleichstellung"),
+    ("ressort-mwu", "Ministerium für Wissenschaft, Energie, Klimaschutz und Umwelt"),
+    ("ressort-mid", "Ministerium für Infrastruktur und Digitales"),
+)
+
+
+def ressorts() -> list[Organisation]:
+    return [
+        Organisation(id=rid, name=name, kind="ressort", ags="", parent_id=register.LAND_ID)
+        for rid, name in RESSORTS
+    ]
+
+
 def demo_organisations() -> list[Organisation]:
     text = resources.files("services.directory").joinpath("demo_organisations.csv").read_text("utf-8")
     return [row.organisation for row in register.parse(text.splitlines())]
@@ -28,7 +51,7 @@ async def seed(repo: DirectoryRepository, svc: DirectoryService, passwords: Pass
     """Returns how many people were created (0 on a second run)."""
     await svc.ensure_basics()
     orgs = demo_organisations()
-    for org in orgs:
+    for org in [*orgs, *ressorts()]:
         await repo.upsert_organisation(org)
     people = [("demo-ministerium", MINISTRY_EMAIL, "Maria Ministerium", register.LAND_ID, ["ministry"])]
     people += [

@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 from services.contracts import directory as c
 from services.contracts import privacy as pv
+from services.contracts import stats as st
 from services.contracts.envelope import ROLE_ADMIN, Principal
 from services.directory.passwords import Passwords
 from services.directory.register import land
 from services.directory.repository import DirectoryRepository
+from services.directory.stats import directory_figures
 from services.runtime.errors import (
     Conflict,
     Forbidden,
@@ -101,6 +103,13 @@ class DirectoryService:
         items = items[: req.limit]
         return c.OrganisationPage(items=items, next_cursor=items[-1].id if more else None)
 
+    async def stats(self) -> st.DirectoryStats:
+        return directory_figures(
+            await self.repo.all_organisations(),
+            [p["organisation_id"] for p in await self.repo.active_people()],
+            groups=len(GROUPS),
+        )
+
     async def get_organisation(self, org_id: str) -> c.Organisation:
         org = await self.repo.organisation(org_id)
         if org is None:
@@ -126,12 +135,12 @@ class DirectoryService:
                 "Die Organisation ist unbekannt.",
                 [field("organisation_id", "Keine Organisation mit dieser Kennung.")],
             )
-        if "ministry" in roles and org.kind != "land":
+        if "ministry" in roles and org.kind not in c.LAND_KINDS:
             raise Invalid(
                 "Die Rolle passt nicht zur Organisation.",
                 [field("roles", "Die Rolle „ministry“ gibt es nur für Landesbeschäftigte.")],
             )
-        if "member" in roles and org.kind == "land":
+        if "member" in roles and org.kind in c.LAND_KINDS:
             raise Invalid(
                 "Die Rolle passt nicht zur Organisation.",
                 [field("roles", "Die Rolle „member“ gibt es nur für Beschäftigte einer Kommune.")],

@@ -42,6 +42,6 @@ class Directory:
     async def kommune_of(self, who: Principal) -> dict[str, Any]:
         """The caller's Kommune; people of the Land act for no Kommune."""
         org = (await self.organisations(who, [who.organisation_id])).get(who.organisation_id)
-        if org is None or org.kind == "land":
+        if org is None or not d.is_kommune(org.kind):
             raise Forbidden("Nur Beschäftigte einer Kommune können das für ihre Kommune tun.")
         return snapshot(org)

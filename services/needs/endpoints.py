@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.contracts import needs as c
+from services.contracts import stats as st
 from services.contracts.envelope import Principal
 from services.needs.service import NeedsService
 from services.runtime.rpc import Endpoint, required
@@ -55,7 +56,12 @@ def endpoints(svc: NeedsService) -> list[Endpoint[Any]]:
     async def select(p: Principal | None, r: c.Select) -> c.Pilot:
         return await svc.select(required(p), r)
 
+    async def stats(p: Principal | None, r: st.StatsRequest) -> st.NeedsStats:
+        required(p)
+        return await svc.stats()
+
     return [
+        Endpoint(st.Endpoints.NEEDS, st.StatsRequest, stats),
         Endpoint(E.REPORT, c.ReportNeed, report),
         Endpoint(E.LIST, c.ListNeeds, list_needs),
         Endpoint(E.GET, c.GetNeed, get),

@@ -105,6 +105,9 @@ class NeedsRepository:
 
     # pilots ---------------------------------------------------------------------------
 
+    async def all_signups(self) -> list[Document]:
+        return await self.signups.find({}, {"outbox": 0}).to_list(None)
+
     async def insert_pilot(self, doc: Document) -> None:
         await self.pilots.insert_one(doc)
 

@@ -9,12 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.contracts import needs as c
+from services.contracts import stats as st
 from services.contracts.envelope import Principal
 from services.needs import rules
 from services.needs.directory import Directory, snapshot
 from services.needs.repository import NeedsRepository
 from services.needs.similarity import Document as TextDoc
 from services.needs.similarity import Index, fold, tokens
+from services.needs.stats import needs_figures
 from services.runtime.errors import Conflict, Forbidden, Invalid, NotFound, field
 from services.runtime.events import OutboxHook, ignore_outbox, outbox_entry
 from services.runtime.mongo import Document
@@ -97,6 +99,14 @@ class NeedsService:
         self.on_outbox(self.repo.needs, need_id, [event])
         self._indexed = -1
         return await self.get(who, need_id)
+
+    async def stats(self) -> st.NeedsStats:
+        return needs_figures(
+            await self.repo.needs_matching(category=None, status=None),
+            await self.repo.pilots_all(),
+            await self.repo.all_signups(),
+            datetime.now(UTC),
+        )
 
     async def get(self, who: Principal, need_id: str) -> c.Need:
         doc = await self.repo.need(need_id)

@@ -114,6 +114,16 @@ def compose(event_type: str, data: dict[str, Any], ctx: dict[str, Any]) -> Messa
         )
     if event_type.startswith("meeting."):
         return _meeting(event_type, data, ctx)
+    if event_type == "spotlight.status_changed":
+        kind = ctx.get("kind_label", "Spotlight")
+        status = ctx.get("status_label", data.get("status", ""))
+        answer = f" Antwort des Ministeriums: {data['answer']}" if data.get("answer") else ""
+        comment = f" Kommentar: {data['comment']}" if data.get("comment") else ""
+        return Message(
+            f"{kind} „{data.get('title', '')}“ ist jetzt: {status}",
+            f"Der {kind} „{data.get('title', '')}“ hat den Status „{status}“.{comment}{answer}",
+            f"/spotlights/{data['spotlight_id']}",
+        )
     return Message(event_type, "", "/")
 
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from services.contracts import directory as d
 from services.contracts import needs as nd
+from services.contracts import spotlights as sp
 from services.contracts.envelope import Principal
 from services.runtime.errors import NotFound
 from services.runtime.rpc import RpcClient
@@ -193,6 +194,21 @@ class Resolver:
             return Audience([p for p in people if p.id != actor and p.id != data.get("created_by")], ctx)
         if event_type.startswith("meeting."):
             return await self._meeting(event_type, data)
+        if event_type == "spotlight.status_changed":
+            # the AG that made the proposal and the Kommunen behind it, named in the fact
+            members = await self.rpc.call(
+                d.SERVICE,
+                d.Endpoints.GROUP_MEMBERS,
+                d.GetGroupMembers(group_id=data["group_id"]),
+                d.MemberList,
+                principal=ME,
+            )
+            found = await self.people_by_ids({m.person_id for m in members.items})
+            found += await self.people_of(set(data.get("organisation_ids") or []))
+            unique = {p.id: p for p in found if p.id != actor}
+            ctx = {"status_label": sp.STATUS_LABELS.get(data["status"], data["status"])}
+            ctx["kind_label"] = sp.KIND_LABELS.get(data.get("kind", ""), "Spotlight")
+            return Audience(sorted(unique.values(), key=lambda p: p.id), ctx)
         if event_type in ("pilot.full", "pilot.selection_made"):
             pilot = await self._pilot(data["pilot_id"])
             orgs = {s.organisation.id for s in pilot.signups if s.status != "withdrawn"}

@@ -1,6 +1,6 @@
 """Composition root of the surveys service.
 
-Each part (polls and AG topics now; surveys with their own issue) brings its repository, rules
+Each part (polls and AG topics, surveys, Spotlights) brings its repository, rules
 and endpoints; this root gives them the process, one outbox relay over all their collections
 and one micro service with all their endpoints.
 """
@@ -12,6 +12,8 @@ from services.runtime.process import ServiceProcess
 from services.runtime.settings import Settings
 from services.surveys.polls import app as polls
 from services.surveys.questionnaires import app as questionnaires
+from services.surveys.spotlights import app as spotlights
+from services.surveys.stats import SurveysStats
 
 
 class SurveysProcess(ServiceProcess):
@@ -19,6 +21,7 @@ class SurveysProcess(ServiceProcess):
 
     polls: polls.PollsPart
     questionnaires: questionnaires.QuestionnairesPart
+    spotlights: spotlights.SpotlightsPart
 
     async def stop(self) -> None:
         await self.polls.stop()
@@ -31,16 +34,32 @@ async def start(settings: Settings) -> ServiceProcess:
     assert isinstance(proc, SurveysProcess)
     proc.polls = await polls.setup(proc)
     proc.questionnaires = await questionnaires.setup(proc)
+    proc.spotlights = await spotlights.setup(proc, proc.polls.repository)
     relay = proc.outbox(
-        [*proc.polls.repository.outbox_collections, *proc.questionnaires.repository.outbox_collections]
+        [
+            *proc.polls.repository.outbox_collections,
+            *proc.questionnaires.repository.outbox_collections,
+            *proc.spotlights.repository.outbox_collections,
+        ]
     )
     proc.polls.service.on_outbox = relay.written
     proc.questionnaires.service.on_outbox = relay.written
     # responses, ballots and topics stay (attributed to the Kommune, or to the pseudonym)
     _, export = await privacy.join(proc, privacy.Policy(service="surveys"))
-    await proc.serve([*proc.polls.endpoints(), *proc.questionnaires.endpoints(), export])
+    proc.spotlights.service.on_outbox = relay.written
+    figures = SurveysStats(proc.polls.repository, proc.questionnaires.repository, proc.spotlights.service)
+    await proc.serve(
+        [
+            *proc.polls.endpoints(),
+            *proc.questionnaires.endpoints(),
+            *proc.spotlights.endpoints(),
+            *figures.endpoints(),
+            export,
+        ]
+    )
     proc.polls.start_closer()
     proc.questionnaires.start_deadlines()
     proc.parts.update(polls=proc.polls.service, polls_repository=proc.polls.repository)
     proc.parts.update(surveys=proc.questionnaires.service, surveys_repository=proc.questionnaires.repository)
+    proc.parts.update(spotlights=proc.spotlights.service)
     return proc

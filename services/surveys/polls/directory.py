@@ -51,7 +51,7 @@ class Directory:
         return found.items
 
     async def kommunen_of(self, who: Principal, organisation_ids: set[str]) -> set[str]:
-        """Those of the organisations that are Kommunen (not the Land)."""
+        """Those of the organisations that are Kommunen (not the Land or a Ressort)."""
         if not organisation_ids:
             return set()
         found = await self.rpc.call(
@@ -61,7 +61,7 @@ class Directory:
             d.OrganisationList,
             principal=who,
         )
-        return {o.id for o in found.items if o.kind != "land"}
+        return {o.id for o in found.items if d.is_kommune(o.kind)}
 
     async def group(self, who: Principal, group_id: str) -> d.Group | None:
         page = await self.rpc.call(d.SERVICE, d.Endpoints.GROUPS_LIST, Empty(), d.GroupPage, principal=who)
@@ -114,5 +114,5 @@ class Directory:
         return len(people.items)
 
     async def kommunen_count(self, who: Principal) -> int:
-        """Every organisation except the Land itself."""
-        return sum(1 for _, kind in await self.organisation_ids(who) if kind != "land")
+        """Every organisation except the Land and its Ressorts."""
+        return sum(1 for _, kind in await self.organisation_ids(who) if d.is_kommune(kind))

@@ -333,7 +333,7 @@ class PollsService:
         group_id = doc.get("group_id")
         members = await self.directory.group_members(who, group_id) if group_id else None
         if doc["voters"] == "organisation":
-            if await self.directory.organisation_kind(who, who.organisation_id) in (None, "land"):
+            if await self.directory.organisation_kind(who, who.organisation_id) in (None, "land", "ressort"):
                 return None, "In dieser Abstimmung stimmen nur Kommunen ab (eine Stimme je Kommune)."
             if members is not None and who.organisation_id not in {m.organisation_id for m in members}:
                 return None, "In dieser Abstimmung stimmen die Kommunen der AG-Mitglieder ab."

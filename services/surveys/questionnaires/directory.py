@@ -119,7 +119,7 @@ class Directory:
 
     async def kommune_of(self, who: Principal) -> dict[str, Any]:
         org = (await self.organisations([who.organisation_id])).get(who.organisation_id)
-        if org is None or org.kind == "land":
+        if org is None or not d.is_kommune(org.kind):
             raise Forbidden("Nur Beschäftigte einer Kommune können für ihre Kommune antworten.")
         return (await self.snapshots([org]))[0]
 
@@ -138,7 +138,7 @@ class Directory:
         Kommune (answering per Kommune) or the person (answering per person)."""
         members: list[d.Member] = []
         if audience.kind == "all_kommunen":
-            orgs = [o for o in await self.listing() if o.kind != "land"]
+            orgs = [o for o in await self.listing() if d.is_kommune(o.kind)]
         elif audience.kind == "landkreis":
             orgs = await self._kreis_kommunen(audience.ids)
         elif audience.kind == "organisations":
@@ -147,7 +147,7 @@ class Directory:
             for group_id in audience.ids:
                 members += await self.members(group_id)
             found = await self.organisations(m.organisation_id for m in members)
-            orgs = [found[i] for i in sorted(found) if found[i].kind != "land" or respond_as == "person"]
+            orgs = [found[i] for i in sorted(found) if d.is_kommune(found[i].kind) or respond_as == "person"]
         if audience.organisation_kinds:
             orgs = [o for o in orgs if o.kind in audience.organisation_kinds]
         snaps = {s["id"]: s for s in await self.snapshots(orgs)}
@@ -183,7 +183,7 @@ class Directory:
 
     async def _chosen(self, ids: list[str]) -> list[d.Organisation]:
         found = await self.organisations(ids)
-        wrong = [i for i in ids if i not in found or found[i].kind == "land"]
+        wrong = [i for i in ids if i not in found or not d.is_kommune(found[i].kind)]
         if wrong:
             raise Invalid(
                 "Unbekannte Kommune.",

@@ -24,6 +24,7 @@ from services.surveys.questionnaires import rules
 
 KIND_LABELS = {
     "land": "Land",
+    "ressort": "Ressort",
     "landkreis": "Landkreis",
     "kreisfreie_stadt": "Kreisfreie Stadt",
     "verbandsgemeinde": "Verbandsgemeinde",
