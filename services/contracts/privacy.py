@@ -87,8 +87,12 @@ AUDITED: dict[str, str] = {
     "group.member_added": "Person einer AG hinzugefügt",
     "group.member_removed": "Person aus einer AG entfernt",
     "person.deleted": "Personenkonto gelöscht (DSGVO)",
-    # spotlights arrive with their own issue; their status changes are audited once stated
     "spotlight.status_changed": "Status eines Spotlights geändert",
+    "meeting.created": "Termin angelegt",
+    "meeting.changed": "Termin geändert",
+    "meeting.cancelled": "Termin ganz abgesagt",
+    "meeting.occurrence_cancelled": "Einzelner Termin abgesagt",
+    "meeting.occurrence_moved": "Einzelner Termin verschoben",
 }
 
 

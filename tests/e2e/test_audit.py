@@ -32,6 +32,8 @@ ACTIONS = (
     "poll.opened",
     "poll.closed",
     "group.member_added",
+    "meeting.created",
+    "meeting.cancelled",
 )
 
 
@@ -73,7 +75,22 @@ async def ministry_actions(stack: Stack, ministry: httpx.AsyncClient) -> dict[st
     poll = await open_poll(ministry)
     assert (await ministry.post(f"/api/v1/polls/{poll['id']}/close")).status_code == 200
     assert (await ministry.put("/api/v1/groups/ag-strategie/members/demo-15001")).status_code == 204
+    meeting = await ministry.post(
+        "/api/v1/meetings",
+        json={
+            "title": "Regionaltreffen Nord",
+            "start": (datetime.now(UTC) + timedelta(days=10)).strftime("%Y-%m-%dT10:00"),
+            "location": "Stendal, Kreishaus",
+        },
+    )
+    assert meeting.status_code == 201, meeting.text
+    called_off = await ministry.post(
+        f"/api/v1/meetings/{meeting.json()['id']}/cancel", json={"reason": "Zu wenige Anmeldungen"}
+    )
+    assert called_off.status_code == 200, called_off.text
     return {
+        "meeting.created": f"meetings/{meeting.json()['id']}",
+        "meeting.cancelled": f"meetings/{meeting.json()['id']}",
         "survey.published": f"surveys/{survey['id']}",
         "survey.closed": f"surveys/{survey['id']}",
         "need.status_changed": f"needs/{need['id']}",

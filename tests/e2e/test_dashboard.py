@@ -3,6 +3,7 @@ what it created, overall and per Landkreis; a missing service reads "nicht verf�
 
 from __future__ import annotations
 
+import calendar
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -206,3 +207,60 @@ class TestDashboard:
         page = await ministry.get("/zahlen")
         assert page.status_code == 200
         assert 'data-testid="needs-total">nicht verfügbar' in page.text
+
+    async def test_meetings_held_are_counted_from_the_meetings_service(self, stack: Stack) -> None:
+        """Held = ended and not cancelled; AG meetings are those with an AG (docs/dashboard.md)."""
+        ministry = await stack.login()
+        year = datetime.now(UTC).year - 1
+        thursdays = [
+            d
+            for d in (datetime(year, 1, day, tzinfo=UTC).date() for day in range(1, 32))
+            if d.weekday() == calendar.THURSDAY
+        ]
+        first = thursdays[1]  # the second Thursday of January last year
+
+        def meeting(**fields: Any) -> dict[str, Any]:
+            return {
+                "title": "AG Technik",
+                "agenda": "Stand der Themen",
+                "duration_minutes": 60,
+                "online_url": "https://konferenz.gdst.example/technik",
+                **fields,
+            }
+
+        series = await ministry.post(
+            "/api/v1/meetings",
+            json=meeting(
+                start=f"{first.isoformat()}T14:00",
+                rrule="FREQ=MONTHLY;BYDAY=2TH;COUNT=3",
+                group_id="ag-technik",
+            ),
+        )
+        assert series.status_code == 201, series.text
+        february = [
+            d
+            for d in (datetime(year, 2, day, tzinfo=UTC).date() for day in range(1, 29))
+            if d.weekday() == calendar.THURSDAY
+        ][1]
+        cancelled = await ministry.post(
+            f"/api/v1/meetings/{series.json()['id']}/occurrences/{february:%Y%m%d}T1400/cancel",
+            json={"reason": "Ferien"},
+        )
+        assert cancelled.status_code == 200, cancelled.text
+        network = await ministry.post(
+            "/api/v1/meetings",
+            json=meeting(title="Netzwerktreffen", start=f"{year}-06-10T10:00", location="Magdeburg, Landtag"),
+        )
+        assert network.status_code == 201, network.text
+        coming = await ministry.post(
+            "/api/v1/meetings",
+            json=meeting(
+                title="Digitales Frühstück",
+                start=(datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT09:00"),
+            ),
+        )
+        assert coming.status_code == 201, coming.text
+
+        board = (await ministry.get("/api/v1/dashboard")).json()
+        # January and March of the AG series (February cancelled) plus the network meeting
+        assert (board["meetings_held"], board["ag_meetings_held"], board["unavailable"]) == (3, 2, [])
