@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import secrets
 import time
@@ -14,6 +13,7 @@ from nats.js.errors import BucketNotFoundError, KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from services.contracts.envelope import Principal
+from services.runtime.errors import Unavailable
 
 COOKIE = "gdst_session"
 
@@ -35,10 +35,11 @@ def _key(session_id: str) -> str:
 
 
 class SessionStore:
-    def __init__(self, js: JetStreamContext, bucket: str, ttl_seconds: int) -> None:
+    def __init__(self, js: JetStreamContext, bucket: str, ttl_seconds: int, replicas: int = 1) -> None:
         self.js = js
         self.bucket = bucket
         self.ttl = ttl_seconds
+        self.replicas = replicas
         self._kv: KeyValue | None = None
 
     async def open(self) -> None:
@@ -46,7 +47,7 @@ class SessionStore:
             self._kv = await self.js.key_value(self.bucket)
         except BucketNotFoundError:
             self._kv = await self.js.create_key_value(
-                KeyValueConfig(bucket=self.bucket, ttl=float(self.ttl), history=1)
+                KeyValueConfig(bucket=self.bucket, ttl=float(self.ttl), history=1, replicas=self.replicas)
             )
 
     @property
@@ -60,7 +61,10 @@ class SessionStore:
         session = Session(
             principal=principal, name=name, csrf=secrets.token_urlsafe(24), created_at=time.time()
         )
-        await self.kv.put(_key(session_id), _encoder.encode(session))
+        try:
+            await self.kv.put(_key(session_id), _encoder.encode(session))
+        except Exception as exc:  # NATS away or the bucket's leader being elected (cluster)
+            raise _unavailable() from exc
         return session_id, session
 
     async def get(self, session_id: str) -> Session | None:
@@ -70,6 +74,9 @@ class SessionStore:
             entry = await self.kv.get(_key(session_id))
         except KeyNotFoundError:
             return None
+        except Exception as exc:
+            # not "logged out": the store cannot answer right now, so the caller may retry
+            raise _unavailable() from exc
         if entry.value is None:
             return None
         try:
@@ -78,5 +85,13 @@ class SessionStore:
             return None
 
     async def delete(self, session_id: str) -> None:
-        with contextlib.suppress(KeyNotFoundError):
+        try:
             await self.kv.delete(_key(session_id))
+        except KeyNotFoundError:
+            pass
+        except Exception as exc:
+            raise _unavailable() from exc
+
+
+def _unavailable() -> Unavailable:
+    return Unavailable("Die Sitzungen sind gerade nicht erreichbar.", retry_after=2)

@@ -47,7 +47,7 @@ class ServiceProcess:
 
         await retry("nats", attempt)
         proc = cls(settings, service, holder[-1])
-        await retry("jetstream", lambda: ensure_stream(proc.js, proc.names))
+        await retry("jetstream", lambda: ensure_stream(proc.js, proc.names, settings.nats_replicas))
         await retry("database", lambda: proc.db.command("ping"))
         return proc
 
@@ -90,16 +90,19 @@ class ServiceProcess:
         self._on_stop.append(callback)
 
     async def stop(self) -> None:
-        # stop taking requests, finish those running, then the background work; every step is
-        # bounded, so a stuck peer never keeps the process from ending
+        """Graceful stop (SIGTERM): stop taking requests and let those running finish, stop the
+        background work and the consumers after the event in hand, flush the outbox, close.
+
+        Every step is bounded, so a stuck peer never keeps the process from ending; the whole
+        stop is bounded again by `lifecycle.main` (SHUTDOWN_TIMEOUT)."""
+        grace = max(1.0, self.settings.shutdown_timeout / 2)
         if self.rpc:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.rpc.stop(), timeout=10)
+                await asyncio.wait_for(self.rpc.stop(grace), timeout=grace + 1)
         for callback in reversed(self._on_stop):
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(callback(), timeout=10)
-        for consumer in self.consumers:
-            await consumer.stop()
+                await asyncio.wait_for(callback(), timeout=grace)
+        await asyncio.gather(*(consumer.stop() for consumer in self.consumers), return_exceptions=True)
         if self.relay:
             await self.relay.stop()
         with contextlib.suppress(Exception):

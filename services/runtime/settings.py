@@ -40,6 +40,11 @@ class Settings:
     invitation_ttl_days: int = 14
     # local time (Europe/Berlin) at which daily and (on Mondays) weekly digests go out
     digest_time: str = "07:00"
+    # JetStream replicas of the event stream, the consumers and the KV buckets: 3 on a NATS
+    # cluster (docs/scaling.md), 1 on a single server
+    nats_replicas: int = 1
+    # SIGTERM: how long a process may take to drain, finish its work and close (docs/scaling.md)
+    shutdown_timeout: float = 10.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -68,6 +73,8 @@ class Settings:
             argon2_memory_kib=int(e.get("ARGON2_MEMORY_KIB") or d.argon2_memory_kib),
             rpc_timeout=float(e.get("RPC_TIMEOUT") or d.rpc_timeout),
             digest_time=e.get("DIGEST_TIME") or d.digest_time,
+            nats_replicas=int(e.get("NATS_REPLICAS") or d.nats_replicas),
+            shutdown_timeout=float(e.get("SHUTDOWN_TIMEOUT") or d.shutdown_timeout),
         )
 
     def with_(self, **changes: object) -> Settings:
