@@ -15,6 +15,7 @@ from services.runtime import mongo
 from services.runtime.consumer import EventConsumer, Handler
 from services.runtime.events import OutboxRelay, ensure_stream
 from services.runtime.lifecycle import retry
+from services.runtime.locks import Locks
 from services.runtime.natsconn import Connection, connect
 from services.runtime.rpc import Endpoint, RpcServer, serve
 from services.runtime.settings import Settings
@@ -34,6 +35,7 @@ class ServiceProcess:
         self.rpc: RpcServer | None = None
         self.relay: OutboxRelay | None = None
         self.consumers: list[EventConsumer] = []
+        self._locks: Locks | None = None
         # the composition root's parts by name, for operations tooling and fault tests
         self.parts: dict[str, Any] = {}
         self._on_stop: list[Callable[[], Awaitable[None]]] = []
@@ -61,6 +63,14 @@ class ServiceProcess:
         else:
             self.relay.collections.extend(c for c in collections if c not in self.relay.collections)
         return self.relay
+
+    async def locks(self) -> Locks:
+        """The service's locks that hold across all its instances (one KV bucket)."""
+        if self._locks is None:
+            locks = Locks(self.js, self.names.lock_bucket(self.service), replicas=self.settings.nats_replicas)
+            await retry("lock bucket", locks.open)
+            self._locks = locks
+        return self._locks
 
     async def serve(self, endpoints: Sequence[Endpoint[Any]]) -> None:
         """Serve the endpoints plus `health`, which answers only while the database does."""

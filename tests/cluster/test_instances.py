@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from services.directory.seed import demo_organisations
 from tests.cluster.conftest import Cluster
 from tests.support.cluster import SERVICES, instances
 
@@ -146,4 +147,60 @@ class TestTwoInstances:
                 assert {s["option_id"]: s["score"] for s in update["ranking"]}[first] == 1
         finally:
             for client in (ministry, voter, viewer):
+                await client.aclose()
+
+    async def test_ten_kommunen_at_once_over_both_instances_are_each_told_their_real_place(
+        self, cluster: Cluster
+    ) -> None:
+        # the seat order must hold across the two needs instances (services/runtime/locks.py):
+        # each Kommune's answer is what the pilot shows afterwards
+        kommunen = [o.ags for o in demo_organisations()][:10]
+        ministry = await cluster.login()
+        members = [
+            (a, await cluster.login(f"kommune-{a}@gdst.example", gateway=i % 2))
+            for i, a in enumerate(kommunen)
+        ]
+        try:
+            need = await members[0][1].post(
+                "/api/v1/needs",
+                json={
+                    "title": "E-Akte einführen",
+                    "description": "Für alle Ämter.",
+                    "category": "querschnitt",
+                },
+            )
+            assert need.status_code == 201, need.text
+            created = await ministry.post(
+                "/api/v1/pilots",
+                json={
+                    "title": "Pilot E-Akte",
+                    "description": "Erprobung in Kommunen",
+                    "need_ids": [need.json()["id"]],
+                    "capacity": 3,
+                    "signup_closes_at": (datetime.now(UTC) + timedelta(days=14)).isoformat(),
+                },
+            )
+            assert created.status_code == 201, created.text
+            pilot = created.json()["id"]
+            responses = await asyncio.gather(
+                *[
+                    c.put(
+                        f"/api/v1/pilots/{pilot}/signup",
+                        json={"contact_name": f"Kontakt {a}", "contact_email": f"it@{a}.example"},
+                    )
+                    for a, c in members
+                ]
+            )
+            assert [r.status_code for r in responses] == [200] * 10, [r.text for r in responses]
+            view = (await ministry.get(f"/api/v1/pilots/{pilot}")).json()
+            statuses = [s["status"] for s in view["signups"]]
+            assert statuses.count("confirmed") == 3 and statuses.count("waitlisted") == 7
+            told = {a: r.json() for (a, _), r in zip(members, responses, strict=True)}
+            shown = {
+                s["organisation"]["id"]: {"status": s["status"], "position": s["position"]}
+                for s in view["signups"]
+            }
+            assert told == shown
+        finally:
+            for client in (ministry, *(c for _, c in members)):
                 await client.aclose()
