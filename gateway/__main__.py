@@ -1,8 +1,9 @@
 """`python -m gateway`: serve the gateway with uvicorn on GATEWAY_HOST:GATEWAY_PORT.
 
 SIGTERM/SIGINT stop it gracefully: uvicorn closes the listening socket, lets the requests in
-flight finish (at most SHUTDOWN_TIMEOUT seconds; live result streams are cut then), runs the
+flight finish (at most SHUTDOWN_TIMEOUT - 2 seconds), runs the
 lifespan shutdown (the NATS connection is flushed and closed) and the process exits with 0.
+Live result streams end at once (the browser's EventSource reconnects, to another gateway).
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ class _Server(uvicorn.Server):
 
 
 async def serve(settings: Settings) -> None:
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=settings.gateway_host,
         port=settings.gateway_port,
         log_config=None,
@@ -45,6 +47,9 @@ async def serve(settings: Settings) -> None:
         if server.should_exit:
             server.force_exit = True
         server.should_exit = True
+        gateway = getattr(app.state, "gateway", None)
+        if gateway is not None:
+            gateway.stopping.set()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from services.runtime.natsconn import Connection, connect
 from services.runtime.settings import Settings
 from tests.support import servers
 from tests.support.cluster import SERVICES, NatsCluster, Platform, instances
+from tests.support.figures import Recorder
 
 DEMO_PASSWORD = "gdst-demo"
 MINISTRY = "ministerium@gdst.example"
@@ -123,9 +125,15 @@ async def cluster(
         nats.start()
         conn = await connect(nats.url, "cluster-test")
         await seed_demo(settings)
+        started = time.monotonic()
         platform.start()
         found = Cluster(settings, nats, platform, conn, mailbox[0], db)
         await _ready(found)
+        Recorder("tests/cluster/conftest.py").record(
+            "cluster",
+            f"seconds until {len(platform.procs)} processes were ready",
+            round(time.monotonic() - started, 1),
+        )
         yield found
     finally:
         await platform.stop()

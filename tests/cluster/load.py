@@ -124,6 +124,11 @@ class Load:
     def summary(self) -> Counter[str]:
         return Counter(str(o.status) for o in self.outcomes)
 
+    def described(self) -> str:
+        """ "78 requests: 200 × 72, 503 × 6" for the figures."""
+        counts = sorted(self.summary().items())
+        return f"{len(self.outcomes)} requests: " + ", ".join(f"{k} × {v}" for k, v in counts)
+
     async def _worker(self, index: int, ags: str) -> None:
         gateway = index % 2
         client = await self.cluster.login(f"kommune-{ags}@gdst.example", gateway=gateway)

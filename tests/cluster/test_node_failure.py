@@ -52,7 +52,7 @@ class TestNodeFailure:
         await load.wait()
 
         summary = load.summary()
-        figures.record("cluster", "node kill: requests per outcome", dict(summary))
+        figures.record("cluster", "node kill: requests and their outcome", load.described())
         assert all(o.took < HANG_SECONDS for o in load.outcomes), "a request hung"
         assert {str(o.status) for o in load.outcomes} <= {"200", "503", "504"}, summary
         after = load.accepted(since=killed_at + 1.0)
@@ -60,6 +60,7 @@ class TestNodeFailure:
 
         stored = await check_events(cluster, load)
         assert stored >= len(load.accepted())
+        figures.record("cluster", "node kill: writes stored, each with one event, delivered", stored)
 
         # the node comes back with its old store and catches up from the others
         last_seq = (await js.stream_info(names.event_stream)).state.last_seq
