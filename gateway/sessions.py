@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import time
@@ -16,6 +17,8 @@ from services.contracts.envelope import Principal
 from services.runtime.errors import Unavailable
 
 COOKIE = "gdst_session"
+# how long a failing session store is retried before the request is answered 503
+BRIDGE_SECONDS = 2.5
 
 
 class Session(msgspec.Struct, kw_only=True):
@@ -70,13 +73,20 @@ class SessionStore:
     async def get(self, session_id: str) -> Session | None:
         if not session_id or len(session_id) > 100:
             return None
-        try:
-            entry = await self.kv.get(_key(session_id))
-        except KeyNotFoundError:
-            return None
-        except Exception as exc:
-            # not "logged out": the store cannot answer right now, so the caller may retry
-            raise _unavailable() from exc
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while True:
+            try:
+                entry = await self.kv.get(_key(session_id))
+                break
+            except KeyNotFoundError:
+                return None
+            except Exception as exc:
+                # not "logged out": the store cannot answer right now. A NATS node lost in a
+                # cluster costs a leader election of a few seconds; wait part of it out
+                if loop.time() - started > BRIDGE_SECONDS:
+                    raise _unavailable() from exc
+                await asyncio.sleep(0.25)
         if entry.value is None:
             return None
         try:

@@ -39,12 +39,16 @@ class Locks:
         lease: float = 15.0,
         wait: float = 10.0,
         replicas: int = 1,
+        bridge: float = 3.0,
     ) -> None:
         self.js = js
         self.bucket = bucket
         self.lease = lease
         self.wait = wait
         self.replicas = replicas
+        # how long a NATS failure (a node lost, the bucket's leader being elected) is waited out
+        # before the request is answered 503; the JetStream context should time out well below it
+        self.bridge = bridge
         self._kv: KeyValue | None = None
         # one process waits in line locally first, so the KV sees one contender per instance
         self._local = [asyncio.Lock() for _ in range(STRIPES)]
@@ -86,7 +90,8 @@ class Locks:
 
     async def _acquire(self, kv: KeyValue, key: str) -> int:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.wait
+        started = loop.time()
+        deadline = started + self.wait
         pause = 0.005
         while True:
             try:
@@ -94,9 +99,14 @@ class Locks:
             except KeyWrongLastSequenceError:
                 pass  # held by another instance
             except Exception as exc:  # NATS away, or the bucket's leader being elected
-                raise Unavailable(
-                    "Bitte versuchen Sie es in wenigen Sekunden erneut.", retry_after=2
-                ) from exc
+                if loop.time() - started > self.bridge:
+                    log.warning("lock %s not available: %r", key, exc)
+                    raise Unavailable(
+                        "Bitte versuchen Sie es in wenigen Sekunden erneut.", retry_after=2
+                    ) from exc
+                log.info("lock %s not yet available: %r", key, exc)
+                await asyncio.sleep(0.25)
+                continue
             if loop.time() > deadline:
                 raise Unavailable("Viele gleichzeitige Änderungen; bitte erneut versuchen.", retry_after=1)
             await asyncio.sleep(pause)

@@ -67,7 +67,12 @@ class ServiceProcess:
     async def locks(self) -> Locks:
         """The service's locks that hold across all its instances (one KV bucket)."""
         if self._locks is None:
-            locks = Locks(self.js, self.names.lock_bucket(self.service), replicas=self.settings.nats_replicas)
+            # short JetStream timeouts: a failed attempt is retried within the lock's bridge time
+            locks = Locks(
+                self.conn.nc.jetstream(timeout=1.0),
+                self.names.lock_bucket(self.service),
+                replicas=self.settings.nats_replicas,
+            )
             await retry("lock bucket", locks.open)
             self._locks = locks
         return self._locks

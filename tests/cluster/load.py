@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ import msgspec
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from services.contracts.envelope import Event
-from tests.cluster.conftest import Cluster
+from tests.cluster.conftest import DEMO_PASSWORD, Cluster
 
 # Kommunen that vote and answer (demo logins), one worker each
 KOMMUNEN = ("15001", "15002", "15003", "15081", "15082", "15083")
@@ -27,6 +28,8 @@ QUESTION = {
     "options": ["gut", "mittel"],
     "required": True,
 }
+# Kommunen outside the load that vote once the fault is over
+PROBES = ("15084", "15085")
 # a request that takes longer than this counts as hanging (the platform answers 503/504 by then)
 HANG_SECONDS = 25.0
 
@@ -39,6 +42,7 @@ class Outcome:
     status: int | str  # HTTP status or the exception's name
     at: float
     took: float
+    detail: str = ""  # the problem's detail of a refusal
 
     @property
     def accepted(self) -> bool:
@@ -125,9 +129,13 @@ class Load:
         return Counter(str(o.status) for o in self.outcomes)
 
     def described(self) -> str:
-        """ "78 requests: 200 × 72, 503 × 6" for the figures."""
+        """For the figures, e.g. `78 requests: 200 × 72, 503 × 6`."""
         counts = sorted(self.summary().items())
         return f"{len(self.outcomes)} requests: " + ", ".join(f"{k} × {v}" for k, v in counts)
+
+    def refusals(self) -> Counter[str]:
+        """What the refused requests were told, by kind of write (for failure messages)."""
+        return Counter(f"{o.kind} {o.status} {o.detail}" for o in self.outcomes if not o.accepted)
 
     async def _worker(self, index: int, ags: str) -> None:
         gateway = index % 2
@@ -156,14 +164,17 @@ class Load:
                             json={"answers": {"stand": "gut" if index % 2 else "mittel"}},
                         )
                     status: int | str = response.status_code
+                    detail = "" if response.is_success else response.text[:200]
                 except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
-                    status = type(exc).__name__
+                    status, detail = type(exc).__name__, ""
                     gateway = 1 - gateway
                     client.base_url = httpx.URL(self.cluster.gateways[gateway])
                 except httpx.TimeoutException as exc:
-                    status = type(exc).__name__
+                    status, detail = type(exc).__name__, ""
                 who = person if kind == "ballot" else ags
-                self.outcomes.append(Outcome(kind, target, who, status, started, time.monotonic() - started))
+                self.outcomes.append(
+                    Outcome(kind, target, who, status, started, time.monotonic() - started, detail)
+                )
                 await asyncio.sleep(self.pause)
         finally:
             await client.aclose()
@@ -229,7 +240,12 @@ async def check_events(cluster: Cluster, load: Load, timeout: float = 90.0) -> i
     deadline = loop.time() + timeout
     while True:
         # outboxes left behind by a failed publish are swept up within seconds
-        events = await stream_events(cluster, ("ballot.cast", "response.submitted"))
+        try:
+            events = await stream_events(cluster, ("ballot.cast", "response.submitted"))
+        except Exception:  # JetStream still settling after the node loss: ask again
+            assert loop.time() < deadline, "the stream could not be read"
+            await asyncio.sleep(1.0)
+            continue
         ids = Counter(e.id for e in events)
         assert [i for i, n in ids.items() if n > 1] == [], "an event id twice in the stream"
         facts: Counter[tuple[str, str, str]] = Counter()
@@ -256,3 +272,43 @@ async def check_events(cluster: Cluster, load: Load, timeout: float = 90.0) -> i
     )
     assert set(mine) <= done, f"{len(set(mine) - done)} events not processed by {durable}"
     return len(facts)
+
+
+async def until_accepted(
+    attempt: Callable[[], Awaitable[httpx.Response]], timeout: float = 60.0
+) -> httpx.Response:
+    """Repeat a request, as a user would, until it is answered 2xx (no manual action between)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            response = await attempt()
+            if response.is_success:
+                return response
+            last = f"{response.status_code} {response.text[:200]}"
+        except httpx.TransportError as exc:
+            last = repr(exc)
+        assert loop.time() < deadline, f"not accepted within {timeout:.0f} s: {last}"
+        await asyncio.sleep(0.5)
+
+
+async def probe(cluster: Cluster, targets: Targets, gateways: list[int]) -> None:
+    """After the fault: Kommunen outside the load log in and vote through each gateway still up."""
+    for gateway, ags in zip(gateways, PROBES, strict=False):
+        client = cluster.client(gateway)
+        try:
+            login = await until_accepted(
+                lambda c=client, a=ags: c.post(
+                    "/api/v1/session",
+                    json={"email": f"kommune-{a}@gdst.example", "password": DEMO_PASSWORD},
+                )
+            )
+            client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+            poll = targets.polls[0]
+            await until_accepted(
+                lambda c=client, p=poll: c.put(
+                    f"/api/v1/polls/{p['id']}/ballot", json={"choice": p["options"][0]["id"]}
+                )
+            )
+        finally:
+            await client.aclose()

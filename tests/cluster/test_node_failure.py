@@ -12,7 +12,7 @@ import pytest
 
 from services.runtime.natsconn import connect
 from tests.cluster.conftest import Cluster
-from tests.cluster.load import HANG_SECONDS, Load, check_events, prepare
+from tests.cluster.load import HANG_SECONDS, Load, check_events, prepare, probe
 from tests.support.figures import Recorder
 
 pytestmark = pytest.mark.cluster
@@ -51,12 +51,18 @@ class TestNodeFailure:
         victim.proc.kill()
         await load.wait()
 
-        summary = load.summary()
         figures.record("cluster", "node kill: requests and their outcome", load.described())
         assert all(o.took < HANG_SECONDS for o in load.outcomes), "a request hung"
-        assert {str(o.status) for o in load.outcomes} <= {"200", "503", "504"}, summary
-        after = load.accepted(since=killed_at + 1.0)
-        assert after, f"nothing accepted after the node was killed: {summary}"
+        assert {str(o.status) for o in load.outcomes} <= {"200", "503", "504"}, load.refusals()
+        failed = [o for o in load.outcomes if not o.accepted]
+        if failed:
+            figures.record(
+                "cluster",
+                "node kill: seconds from the kill to the end of the last failed request",
+                round(max(o.at + o.took for o in failed) - killed_at, 1),
+            )
+        # carries on by itself: new logins and votes are accepted through both gateways
+        await probe(cluster, targets, [0, 1])
 
         stored = await check_events(cluster, load)
         assert stored >= len(load.accepted())

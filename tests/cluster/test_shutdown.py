@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.cluster.conftest import Cluster
-from tests.cluster.load import HANG_SECONDS, Load, check_events, prepare
+from tests.cluster.load import HANG_SECONDS, Load, check_events, prepare, probe
 from tests.support.figures import Recorder
 
 pytestmark = pytest.mark.cluster
@@ -69,7 +69,8 @@ class TestGracefulShutdown:
         # refused connections at the stopped gateway are fine (a load balancer sends them
         # elsewhere); a request the gateway accepted is answered
         assert {str(o.status) for o in load.outcomes} <= {"200", "503", "ConnectError"}, summary
-        assert load.accepted(since=terminated_at + 1.0), f"nothing accepted after SIGTERM: {summary}"
+        # the remaining gateway and instances carry on
+        await probe(cluster, targets, [1])
         delivered = await check_events(cluster, load)
         figures.record(
             "cluster", "SIGTERM under load: writes stored, each with one event, delivered", delivered
