@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import secrets
 import time
@@ -96,9 +97,8 @@ class SessionStore:
 
     async def delete(self, session_id: str) -> None:
         try:
-            await self.kv.delete(_key(session_id))
-        except KeyNotFoundError:
-            pass
+            with contextlib.suppress(KeyNotFoundError):
+                await self.kv.delete(_key(session_id))
         except Exception as exc:
             raise _unavailable() from exc
 
