@@ -73,7 +73,8 @@ class Settings:
             argon2_memory_kib=int(e.get("ARGON2_MEMORY_KIB") or d.argon2_memory_kib),
             rpc_timeout=float(e.get("RPC_TIMEOUT") or d.rpc_timeout),
             digest_time=e.get("DIGEST_TIME") or d.digest_time,
-            nats_replicas=int(e.get("NATS_REPLICAS") or d.nats_replicas),
+            # JETSTREAM_REPLICAS: the name the deploy/ manifests use
+            nats_replicas=int(e.get("NATS_REPLICAS") or e.get("JETSTREAM_REPLICAS") or d.nats_replicas),
             shutdown_timeout=float(e.get("SHUTDOWN_TIMEOUT") or d.shutdown_timeout),
         )
 
