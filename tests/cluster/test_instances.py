@@ -46,13 +46,20 @@ class TestTwoInstances:
     async def test_requests_are_spread_over_the_instances_of_every_service(self, cluster: Cluster) -> None:
         before = {s: await requests_per_instance(cluster, s) for s in SERVICES}
         assert all(len(b) == 2 for b in before.values()), before
-        # a page view through either gateway reaches every service (session, needs, polls,
-        # surveys, inbox); the queue group gives each request to one instance
+        # reads through either gateway reach the services (people, needs, polls, inbox), and the
+        # readiness probe asks every service's health; the queue group gives each request to one
+        # instance
         clients = [await cluster.login(gateway=g) for g in (0, 1)]
         try:
             for i in range(24):
                 client = clients[i % 2]
-                for path in ("/api/v1/me", "/api/v1/needs", "/api/v1/polls", "/api/v1/notifications"):
+                for path in (
+                    "/api/v1/me",
+                    "/api/v1/needs",
+                    "/api/v1/polls",
+                    "/api/v1/notifications",
+                    "/readyz",
+                ):
                     response = await client.get(path)
                     assert response.status_code == 200, (path, response.text)
         finally:

@@ -23,10 +23,12 @@ from typing import Any
 
 from nats.aio.client import Client
 
+from deploy.local import discover_services
 from tests.support.servers import NATS_SERVER, ROOT, free_port, wait_for_port
 
-# The services started as processes, in start order. A new service is one more name here.
-SERVICES: tuple[str, ...] = ("directory", "needs", "surveys", "notifications")
+# The services started as processes, in start order: every `services/<name>/__main__.py`, as
+# `make run` starts them, so a new service is started here without a change.
+SERVICES: tuple[str, ...] = tuple(discover_services(ROOT))
 
 _RUNNING: set[Proc] = set()
 
