@@ -130,7 +130,10 @@ def create_app(
             await retry("nats", attempt)
         conn = holder[-1]
         sessions = SessionStore(
-            conn.nc.jetstream(timeout=5.0), settings.names.session_bucket, settings.session_ttl_seconds
+            conn.nc.jetstream(timeout=5.0),
+            settings.names.session_bucket,
+            settings.session_ttl_seconds,
+            settings.nats_replicas,
         )
         await retry("session store", sessions.open)
         app.state.gateway = Gateway(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import secrets
@@ -14,8 +15,11 @@ from nats.js.errors import BucketNotFoundError, KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from services.contracts.envelope import Principal
+from services.runtime.errors import Unavailable
 
 COOKIE = "gdst_session"
+# how long a failing session store is retried before the request is answered 503
+BRIDGE_SECONDS = 2.5
 
 
 class Session(msgspec.Struct, kw_only=True):
@@ -41,10 +45,11 @@ def _person_prefix(person_id: str) -> str:
 
 
 class SessionStore:
-    def __init__(self, js: JetStreamContext, bucket: str, ttl_seconds: int) -> None:
+    def __init__(self, js: JetStreamContext, bucket: str, ttl_seconds: int, replicas: int = 1) -> None:
         self.js = js
         self.bucket = bucket
         self.ttl = ttl_seconds
+        self.replicas = replicas
         self._kv: KeyValue | None = None
 
     async def open(self) -> None:
@@ -52,7 +57,7 @@ class SessionStore:
             self._kv = await self.js.key_value(self.bucket)
         except BucketNotFoundError:
             self._kv = await self.js.create_key_value(
-                KeyValueConfig(bucket=self.bucket, ttl=float(self.ttl), history=1)
+                KeyValueConfig(bucket=self.bucket, ttl=float(self.ttl), history=1, replicas=self.replicas)
             )
 
     @property
@@ -66,17 +71,30 @@ class SessionStore:
         session = Session(
             principal=principal, name=name, csrf=secrets.token_urlsafe(24), created_at=time.time()
         )
-        await self.kv.put(_key(session_id), _encoder.encode(session))
-        await self.kv.put(f"{_person_prefix(principal.person_id)}.{_key(session_id)}", b"1")
+        try:
+            await self.kv.put(_key(session_id), _encoder.encode(session))
+            await self.kv.put(f"{_person_prefix(principal.person_id)}.{_key(session_id)}", b"1")
+        except Exception as exc:  # NATS away or the bucket's leader being elected (cluster)
+            raise _unavailable() from exc
         return session_id, session
 
     async def get(self, session_id: str) -> Session | None:
         if not session_id or len(session_id) > 100:
             return None
-        try:
-            entry = await self.kv.get(_key(session_id))
-        except KeyNotFoundError:
-            return None
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while True:
+            try:
+                entry = await self.kv.get(_key(session_id))
+                break
+            except KeyNotFoundError:
+                return None
+            except Exception as exc:
+                # not "logged out": the store cannot answer right now. A NATS node lost in a
+                # cluster costs a leader election of a few seconds; wait part of it out
+                if loop.time() - started > BRIDGE_SECONDS:
+                    raise _unavailable() from exc
+                await asyncio.sleep(0.25)
         if entry.value is None:
             return None
         try:
@@ -85,8 +103,11 @@ class SessionStore:
             return None
 
     async def delete(self, session_id: str) -> None:
-        with contextlib.suppress(KeyNotFoundError):
-            await self.kv.delete(_key(session_id))
+        try:
+            with contextlib.suppress(KeyNotFoundError):
+                await self.kv.delete(_key(session_id))
+        except Exception as exc:
+            raise _unavailable() from exc
 
     async def end_all_of(self, person_id: str) -> int:
         """End every session of a person (their account was deleted); returns how many."""
@@ -106,3 +127,7 @@ class SessionStore:
             with contextlib.suppress(KeyNotFoundError):
                 await self.kv.delete(key)
         return len(keys)
+
+
+def _unavailable() -> Unavailable:
+    return Unavailable("Die Sitzungen sind gerade nicht erreichbar.", retry_after=2)

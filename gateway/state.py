@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from gateway.sessions import SessionStore
 from services.runtime.natsconn import Connection
@@ -17,3 +18,5 @@ class Gateway:
     rpc: RpcClient
     sessions: SessionStore
     required_services: tuple[str, ...]
+    # set on SIGTERM: long-lived responses (live result streams) end so the shutdown is quick
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)

@@ -146,7 +146,8 @@ async def _cleanup(settings: Settings) -> None:
     with contextlib.suppress(Exception):
         conn = await asyncio.wait_for(connect(settings.nats_url, "cleanup"), 5)
         js = conn.nc.jetstream()
-        for stream in (settings.names.event_stream, f"KV_{settings.names.session_bucket}"):
+        buckets = [settings.names.session_bucket, *(settings.names.lock_bucket(s) for s in SERVICES)]
+        for stream in (settings.names.event_stream, *(f"KV_{b}" for b in buckets)):
             with contextlib.suppress(Exception):
                 await js.delete_stream(stream)
         await conn.close()

@@ -17,6 +17,8 @@ from litestar.di import Provide
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 
 from gateway.auth import api_principal, gateway_of
 from gateway.clients.polls import PollsClient
@@ -122,6 +124,24 @@ def ballots_csv(export: c.BallotExport) -> str:
     return out.getvalue()
 
 
+async def _next_or_stop(subscription: Subscription, stopping: asyncio.Event, timeout: float) -> Msg | None:
+    """The next message (TimeoutError after `timeout`), or None once the gateway is stopping."""
+    if stopping.is_set():
+        return None
+    getter = asyncio.ensure_future(subscription.next_msg(timeout=timeout))
+    stopper = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+        if not getter.done():
+            getter.cancel()
+    if not getter.done() or getter.cancelled():
+        return None
+    msg: Msg = getter.result()
+    return msg
+
+
 async def result_events(
     gw: Gateway, principal: Principal, poll_id: str, *, seconds: float = STREAM_SECONDS
 ) -> AsyncIterator[ServerSentEventMessage]:
@@ -138,10 +158,12 @@ async def result_events(
         deadline = asyncio.get_running_loop().time() + seconds
         while (left := deadline - asyncio.get_running_loop().time()) > 0:
             try:
-                msg = await subscription.next_msg(timeout=min(KEEPALIVE_SECONDS, left))
+                msg = await _next_or_stop(subscription, gw.stopping, min(KEEPALIVE_SECONDS, left))
             except (TimeoutError, nats.errors.TimeoutError):
                 yield ServerSentEventMessage(comment="keepalive")
                 continue
+            if msg is None:  # the gateway is stopping; the client reconnects elsewhere
+                return
             try:
                 result = _results_decoder.decode(msg.data)
             except (msgspec.ValidationError, msgspec.DecodeError):

@@ -50,5 +50,9 @@ class Names:
     def session_bucket(self) -> str:
         return f"{self.namespace}_sessions"
 
+    def lock_bucket(self, service: str) -> str:
+        """KV bucket of the service's cross-instance locks (services/runtime/locks.py)."""
+        return f"{self.namespace}_{service}_locks"
+
     def database(self, service: str) -> str:
         return f"{self.namespace}_{service}"

@@ -20,7 +20,9 @@ async def start(settings: Settings) -> ServiceProcess:
     proc = await ServiceProcess.start(settings, "needs")
     repo = NeedsRepository(proc.db)
     await repo.create_indexes()
-    svc = NeedsService(repo, Directory(RpcClient(proc.conn.nc, proc.names, settings.rpc_timeout)))
+    svc = NeedsService(
+        repo, Directory(RpcClient(proc.conn.nc, proc.names, settings.rpc_timeout)), locks=await proc.locks()
+    )
     svc.on_outbox = proc.outbox(repo.outbox_collections).written
     _, export = await privacy.join(proc, PRIVACY_POLICY)
     await proc.serve([*endpoints(svc), export])

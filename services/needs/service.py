@@ -19,6 +19,7 @@ from services.needs.similarity import Index, fold, tokens
 from services.needs.stats import needs_figures
 from services.runtime.errors import Conflict, Forbidden, Invalid, NotFound, field
 from services.runtime.events import OutboxHook, ignore_outbox, outbox_entry
+from services.runtime.locks import Locks
 from services.runtime.mongo import Document
 
 
@@ -40,16 +41,16 @@ def _clean_tags(tags: list[str]) -> list[str]:
 
 
 class NeedsService:
-    def __init__(self, repo: NeedsRepository, directory: Directory) -> None:
+    def __init__(self, repo: NeedsRepository, directory: Directory, locks: Locks | None = None) -> None:
         self.repo = repo
         self.directory = directory
         self.on_outbox: OutboxHook = ignore_outbox
         self._index = Index.build([])
         self._indexed = -1
         self._index_lock = asyncio.Lock()
-        # sign-ups to one pilot are accepted one after the other by this instance, so the time
-        # that orders them is also the order in which they were stored
-        self._pilot_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # sign-ups to one pilot are accepted one after the other, across all instances, so the
+        # time that orders them is also the order in which they were stored
+        self.locks = locks or Locks.local()
 
     # needs ----------------------------------------------------------------------------
 
@@ -535,7 +536,7 @@ class NeedsService:
     async def sign_up(self, who: Principal, req: c.SignUp) -> c.SignupResult:
         pilot = await self._pilot_doc(req.pilot_id)
         org = await self.directory.kommune_of(who)
-        async with self._pilot_locks[req.pilot_id]:
+        async with self.locks.hold(f"pilot:{req.pilot_id}"):
             if pilot.get("selection") is not None:
                 raise Conflict("Die Auswahl ist bereits getroffen; Anmeldungen sind geschlossen.")
             if rules.aware(pilot["signup_closes_at"]) <= _now():
@@ -584,7 +585,7 @@ class NeedsService:
 
     async def withdraw_signup(self, who: Principal, pilot_id: str) -> None:
         pilot = await self._pilot_doc(pilot_id)
-        async with self._pilot_locks[pilot_id]:
+        async with self.locks.hold(f"pilot:{pilot_id}"):
             existing = await self.repo.signup(pilot_id, who.organisation_id)
             if existing is None or existing.get("withdrawn_at"):
                 return
@@ -602,7 +603,7 @@ class NeedsService:
         if not who.is_ministry:
             raise Forbidden("Die Auswahl trifft das Ministerium.")
         pilot = await self._pilot_doc(req.pilot_id)
-        async with self._pilot_locks[req.pilot_id]:
+        async with self.locks.hold(f"pilot:{req.pilot_id}"):
             if pilot.get("selection") is not None:
                 raise Conflict("Die Auswahl ist bereits getroffen.")
             signups = await self.repo.signups_of(req.pilot_id)

@@ -181,6 +181,8 @@ class InboxRepository:
                 if m not in held and (m not in stale or await self.claim_mail(m, now, stale_before))
             ]
         free = [m for m in mail_ids if m not in held]
+        if not free:  # all held by another instance of the service
+            return []
         try:
             await self.mail_claims.insert_many([{"_id": m, "at": now} for m in free], ordered=False)
             return free

@@ -91,8 +91,12 @@ class EventConsumer:
         sub = await self.js.pull_subscribe_bind(durable=self.durable, stream=self.names.event_stream)
         self._task = asyncio.create_task(self._run(sub), name=f"consumer-{self.durable}")
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 5.0) -> None:
+        """Finish the event in hand, hand the rest of the batch back (another instance takes it
+        at once), then end; cancelled after `grace` seconds if a handler hangs."""
         self._stopping = True
+        if self._task is not None and not self._task.done():
+            await asyncio.wait({self._task}, timeout=grace)
         await cancel(self._task)
 
     async def _run(self, sub: JetStreamContext.PullSubscription) -> None:
@@ -107,7 +111,11 @@ class EventConsumer:
                 log.debug("fetch failed: %r", exc)
                 await asyncio.sleep(0.5)
                 continue
-            for msg in msgs:
+            for i, msg in enumerate(msgs):
+                if self._stopping:
+                    for rest in msgs[i:]:
+                        await _settle(rest.nak())
+                    break
                 # the request that caused the event (its id and trace) is current while handling it
                 with telemetry.incoming(f"event {self.durable}", msg.headers, kind=SpanKind.CONSUMER):
                     await self.process(msg)

@@ -158,10 +158,17 @@ class OutboxRelay:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"outbox-{self.source}")
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 3.0) -> None:
+        """Flush: wait for the publishes under way, then one last sweep if any publish failed
+        (bounded; what is still left waits in the outbox for the next instance's sweeper)."""
         if self._pending:
-            await asyncio.wait(set(self._pending), timeout=3)
+            await asyncio.wait(set(self._pending), timeout=grace)
         await cancel(self._task)
+        if self._unsure:
+            try:
+                await asyncio.wait_for(self.sweep(), timeout=grace)
+            except Exception as exc:
+                log.warning("outbox not flushed on stop: %r", exc)
 
     def written(self, collection: AsyncCollection[Document], doc_id: Any, entries: list[Document]) -> None:
         """Call after a write that added `entries` to a document's outbox: publish them now."""

@@ -34,10 +34,13 @@ async def retry(what: str, attempt: Callable[[], Awaitable[object]], seconds: fl
 
 
 def main(process: str, build: Callable[[Settings], Awaitable[Stoppable]]) -> None:
+    """Run until SIGINT/SIGTERM, then stop gracefully within SHUTDOWN_TIMEOUT seconds: exit code
+    0 after a complete stop, 1 when the time ran out (unacknowledged events and unpublished
+    outboxes are then picked up by the other instances)."""
     settings = Settings.from_env()
     logs.configure(process, settings.log_level, settings.log_json)
 
-    async def run() -> None:
+    async def run() -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -46,9 +49,18 @@ def main(process: str, build: Callable[[Settings], Awaitable[Stoppable]]) -> Non
         log.info("%s started", process)
         await stop.wait()
         log.info("%s stopping", process)
-        await app.stop()
+        started = loop.time()
+        try:
+            await asyncio.wait_for(app.stop(), timeout=settings.shutdown_timeout)
+        except TimeoutError:
+            log.error("%s did not stop within %.0f s", process, settings.shutdown_timeout)
+            return 1
+        log.info("%s stopped after %.1f s", process, loop.time() - started)
+        return 0
 
-    asyncio.run(run())
+    code = asyncio.run(run())
+    if code:
+        raise SystemExit(code)
 
 
 async def cancel(task: asyncio.Task[Any] | None, timeout: float = 5.0) -> None:

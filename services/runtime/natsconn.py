@@ -18,6 +18,7 @@ class Connection:
     def __init__(self, nc: Client) -> None:
         self.nc = nc
         self.disconnected_since: float | None = None
+        self.closing = False
 
     @property
     def healthy(self) -> bool:
@@ -29,6 +30,7 @@ class Connection:
     async def close(self) -> None:
         """Flush what is buffered and close. Endpoints and consumers are stopped before this,
         so there is nothing left for a drain to wait for."""
+        self.closing = True
         if self.nc.is_closed:
             return
         if self.nc.is_connected:
@@ -43,6 +45,8 @@ async def connect(url: str, name: str) -> Connection:
     holder: list[Connection] = []
 
     async def disconnected() -> None:
+        if holder and holder[0].closing:
+            return
         if holder and holder[0].disconnected_since is None:
             holder[0].disconnected_since = time.monotonic()
             log.warning("nats disconnected")

@@ -15,6 +15,7 @@ from services.runtime import metrics, mongo, telemetry
 from services.runtime.consumer import EventConsumer, Handler
 from services.runtime.events import OutboxRelay, ensure_stream
 from services.runtime.lifecycle import retry
+from services.runtime.locks import Locks
 from services.runtime.natsconn import Connection, connect
 from services.runtime.rpc import Endpoint, RpcServer, serve
 from services.runtime.settings import Settings
@@ -34,6 +35,7 @@ class ServiceProcess:
         self.rpc: RpcServer | None = None
         self.relay: OutboxRelay | None = None
         self.consumers: list[EventConsumer] = []
+        self._locks: Locks | None = None
         # the composition root's parts by name, for operations tooling and fault tests
         self.parts: dict[str, Any] = {}
         self._on_stop: list[Callable[[], Awaitable[None]]] = []
@@ -49,7 +51,7 @@ class ServiceProcess:
 
         await retry("nats", attempt)
         proc = cls(settings, service, holder[-1])
-        await retry("jetstream", lambda: ensure_stream(proc.js, proc.names))
+        await retry("jetstream", lambda: ensure_stream(proc.js, proc.names, settings.nats_replicas))
         await retry("database", lambda: proc.db.command("ping"))
         if settings.metrics_port:
             await proc.start_ops()
@@ -103,6 +105,19 @@ class ServiceProcess:
             self.relay.collections.extend(c for c in collections if c not in self.relay.collections)
         return self.relay
 
+    async def locks(self) -> Locks:
+        """The service's locks that hold across all its instances (one KV bucket)."""
+        if self._locks is None:
+            # short JetStream timeouts: a failed attempt is retried within the lock's bridge time
+            locks = Locks(
+                self.conn.nc.jetstream(timeout=1.0),
+                self.names.lock_bucket(self.service),
+                replicas=self.settings.nats_replicas,
+            )
+            await retry("lock bucket", locks.open)
+            self._locks = locks
+        return self._locks
+
     async def serve(self, endpoints: Sequence[Endpoint[Any]]) -> None:
         """Serve the endpoints plus `health`, which answers only while the database does."""
 
@@ -131,16 +146,19 @@ class ServiceProcess:
         self._on_stop.append(callback)
 
     async def stop(self) -> None:
-        # stop taking requests, finish those running, then the background work; every step is
-        # bounded, so a stuck peer never keeps the process from ending
+        """Graceful stop (SIGTERM): stop taking requests and let those running finish, stop the
+        background work and the consumers after the event in hand, flush the outbox, close.
+
+        Every step is bounded, so a stuck peer never keeps the process from ending; the whole
+        stop is bounded again by `lifecycle.main` (SHUTDOWN_TIMEOUT)."""
+        grace = max(1.0, self.settings.shutdown_timeout / 2)
         if self.rpc:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.rpc.stop(), timeout=10)
+                await asyncio.wait_for(self.rpc.stop(grace), timeout=grace + 1)
         for callback in reversed(self._on_stop):
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(callback(), timeout=10)
-        for consumer in self.consumers:
-            await consumer.stop()
+                await asyncio.wait_for(callback(), timeout=grace)
+        await asyncio.gather(*(consumer.stop() for consumer in self.consumers), return_exceptions=True)
         if self.relay:
             await self.relay.stop()
         with contextlib.suppress(Exception):

@@ -142,7 +142,18 @@ class RpcServer:
         self._tasks = tasks
 
     async def stop(self, grace: float = 5.0) -> None:
-        await self.service.stop()
+        # Drain instead of micro's own stop, which only unsubscribes and so drops requests still
+        # waiting in the client's queue: after the drain the server routes new requests to the
+        # other instances of the queue group, and every request received here reaches its
+        # handler. The `$SRV` subscriptions go the same way.
+        subscriptions = [getattr(e, "_subscription", None) for e in getattr(self.service, "_endpoints", [])]
+        subscriptions += list(getattr(self.service, "_subscriptions", {}).values())
+        for subscription in subscriptions:
+            if subscription is not None:
+                try:
+                    await asyncio.wait_for(subscription.drain(), timeout=grace)
+                except Exception:
+                    log.debug("subscription drain failed", exc_info=True)
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=grace)
 

@@ -52,6 +52,11 @@ class Settings:
     retention_inbox_days: int = 180
     retention_delivery_log_days: int = 90
     retention_interval_seconds: float = 3600.0
+    # JetStream replicas of the event stream, the consumers and the KV buckets: 3 on a NATS
+    # cluster (docs/scaling.md), 1 on a single server
+    nats_replicas: int = 1
+    # SIGTERM: how long a process may take to drain, finish its work and close (docs/scaling.md)
+    shutdown_timeout: float = 10.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -91,6 +96,9 @@ class Settings:
             retention_interval_seconds=float(
                 e.get("RETENTION_INTERVAL_SECONDS") or d.retention_interval_seconds
             ),
+            # JETSTREAM_REPLICAS: the name the deploy/ manifests use
+            nats_replicas=int(e.get("NATS_REPLICAS") or e.get("JETSTREAM_REPLICAS") or d.nats_replicas),
+            shutdown_timeout=float(e.get("SHUTDOWN_TIMEOUT") or d.shutdown_timeout),
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -17,16 +17,12 @@ from services.surveys.stats import SurveysStats
 
 
 class SurveysProcess(ServiceProcess):
-    """The service process plus the parts' background work, stopped before the process."""
+    """The service process plus the parts' background work, stopped after the endpoints are
+    drained (a ballot still being handled publishes its live result) and before the consumers."""
 
     polls: polls.PollsPart
     questionnaires: questionnaires.QuestionnairesPart
     spotlights: spotlights.SpotlightsPart
-
-    async def stop(self) -> None:
-        await self.polls.stop()
-        await self.questionnaires.stop()
-        await super().stop()
 
 
 async def start(settings: Settings) -> ServiceProcess:
@@ -59,6 +55,8 @@ async def start(settings: Settings) -> ServiceProcess:
     )
     proc.polls.start_closer()
     proc.questionnaires.start_deadlines()
+    proc.on_stop(proc.polls.stop)
+    proc.on_stop(proc.questionnaires.stop)
     proc.parts.update(polls=proc.polls.service, polls_repository=proc.polls.repository)
     proc.parts.update(surveys=proc.questionnaires.service, surveys_repository=proc.questionnaires.repository)
     proc.parts.update(spotlights=proc.spotlights.service)

@@ -64,6 +64,9 @@ async def setup(proc: ServiceProcess) -> QuestionnairesPart:
     await repo.create_indexes()
     rpc = RpcClient(proc.conn.nc, proc.names, proc.settings.rpc_timeout)
     svc = QuestionnairesService(
-        repo, Directory(rpc), closing_soon=closing_soon_lead(dict(proc.settings.extra))
+        repo,
+        Directory(rpc),
+        closing_soon=closing_soon_lead(dict(proc.settings.extra)),
+        locks=await proc.locks(),
     )
     return QuestionnairesPart(svc, repo)

@@ -7,8 +7,7 @@ Kommune only, or each addressed person); a survey not addressed to the caller is
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
+import contextlib
 import logging
 import secrets
 import time
@@ -20,6 +19,7 @@ from services.contracts import surveys as c
 from services.contracts.envelope import FieldError, Principal
 from services.runtime.errors import Conflict, Forbidden, Invalid, NotFound
 from services.runtime.events import OutboxHook, ignore_outbox, outbox_entry
+from services.runtime.locks import Locks
 from services.runtime.mongo import Document
 from services.surveys.questionnaires import exports, progress, rules, statistics
 from services.surveys.questionnaires.directory import Directory
@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CLOSING_SOON = timedelta(hours=72)
 MAX_SURVEY_DAYS = 366
-LOCK_STRIPES = 64
 
 
 def _now() -> datetime:
@@ -70,6 +69,7 @@ class QuestionnairesService:
         directory: Directory,
         *,
         closing_soon: timedelta = DEFAULT_CLOSING_SOON,
+        locks: Locks | None = None,
     ) -> None:
         self.repo = repo
         self.directory = directory
@@ -77,12 +77,11 @@ class QuestionnairesService:
         self.on_outbox: OutboxHook = ignore_outbox
         # FerretDB's updates are read-modify-write: a draft save whose read came before a
         # submission's write could turn the submission back into a draft. Writes to one response
-        # therefore go one after the other within an instance (striped locks, bounded memory).
-        self._locks = [asyncio.Lock() for _ in range(LOCK_STRIPES)]
+        # therefore go one after the other, across all instances of the service.
+        self.locks = locks or Locks.local()
 
-    def _lock(self, rid: str) -> asyncio.Lock:
-        digest = hashlib.blake2s(rid.encode(), digest_size=2).digest()
-        return self._locks[int.from_bytes(digest, "big") % LOCK_STRIPES]
+    def _lock(self, rid: str) -> contextlib.AbstractAsyncContextManager[None]:
+        return self.locks.hold(f"response:{rid}")
 
     # --- views -------------------------------------------------------------------------
 

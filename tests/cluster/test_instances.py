@@ -1,0 +1,213 @@
+"""Two instances of every service and two gateways side by side: requests spread over the
+instances, consumers share the work without doing it twice, a session and a live result stream
+work on either gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from services.directory.seed import demo_organisations
+from tests.cluster.conftest import Cluster
+from tests.support.cluster import SERVICES, instances
+
+pytestmark = pytest.mark.cluster
+
+HALLE = "kommune-15002@gdst.example"
+MAGDEBURG = "kommune-15003@gdst.example"
+
+
+async def requests_per_instance(cluster: Cluster, service: str) -> dict[str, int]:
+    """How many requests each instance of the service has answered (`$SRV.STATS`)."""
+    stats = await instances(cluster.conn.nc, "STATS", cluster.settings.names.service_name(service))
+    return {s["id"]: sum(e.get("num_requests", 0) for e in s.get("endpoints") or []) for s in stats}
+
+
+async def sse_results(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+    event, data = "", []
+    async for line in response.aiter_lines():
+        if line == "":
+            if event == "result" and data:
+                yield json.loads("\n".join(data))
+            event, data = "", []
+        elif line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].strip())
+
+
+class TestTwoInstances:
+    async def test_requests_are_spread_over_the_instances_of_every_service(self, cluster: Cluster) -> None:
+        before = {s: await requests_per_instance(cluster, s) for s in SERVICES}
+        assert all(len(b) == 2 for b in before.values()), before
+        # reads through either gateway reach the services (people, needs, polls, inbox), and the
+        # readiness probe asks every service's health; the queue group gives each request to one
+        # instance
+        clients = [await cluster.login(gateway=g) for g in (0, 1)]
+        try:
+            for i in range(24):
+                client = clients[i % 2]
+                for path in (
+                    "/api/v1/me",
+                    "/api/v1/needs",
+                    "/api/v1/polls",
+                    "/api/v1/notifications",
+                    "/readyz",
+                ):
+                    response = await client.get(path)
+                    assert response.status_code == 200, (path, response.text)
+        finally:
+            for client in clients:
+                await client.aclose()
+        for service in SERVICES:
+            after = await requests_per_instance(cluster, service)
+            served = {i: after[i] - before[service].get(i, 0) for i in after}
+            assert len(served) == 2 and all(n > 0 for n in served.values()), (service, served)
+
+    async def test_each_invitation_is_mailed_once_with_two_notification_instances(
+        self, cluster: Cluster
+    ) -> None:
+        addresses = [f"zwei-instanzen-{i}@salzwedel.example" for i in range(12)]
+        ministries = [await cluster.login(gateway=g) for g in (0, 1)]
+        try:
+            for i, address in enumerate(addresses):
+                response = await ministries[i % 2].post(
+                    "/api/v1/invitations",
+                    json={
+                        "email": address,
+                        "name": "Neu",
+                        "organisation_id": "15081455",
+                        "roles": ["member"],
+                    },
+                )
+                assert response.status_code == 201, response.text
+        finally:
+            for client in ministries:
+                await client.aclose()
+        for address in addresses:
+            await cluster.mailbox.wait_for(address, 1, timeout=60)
+        # a little longer: a second instance doing the same work would show up now
+        await asyncio.sleep(3)
+        assert [len(cluster.mailbox.to(a)) for a in addresses] == [1] * len(addresses)
+
+    async def test_session_made_on_one_gateway_works_on_the_other(self, cluster: Cluster) -> None:
+        on_a = await cluster.login(HALLE, gateway=0)
+        on_b = cluster.client(1)
+        try:
+            on_b.cookies = on_a.cookies
+            on_b.headers["X-CSRF-Token"] = on_a.headers["X-CSRF-Token"]
+            me = await on_b.get("/api/v1/me")
+            assert me.status_code == 200 and me.json()["email"] == HALLE
+            # a write on B with the CSRF token issued by A
+            need = await on_b.post(
+                "/api/v1/needs",
+                json={
+                    "title": "Gemeinsame Terminvergabe für Bürgerbüros",
+                    "description": "Wir suchen eine Lösung, die beide Gateways gesehen haben.",
+                    "category": "querschnitt",
+                },
+            )
+            assert need.status_code == 201, need.text
+            assert (await on_a.get(f"/api/v1/needs/{need.json()['id']}")).status_code == 200
+            # logging out on B ends the session on A as well
+            assert (await on_b.delete("/api/v1/session")).status_code in (200, 204)
+            assert (await on_a.get("/api/v1/me")).status_code == 401
+        finally:
+            await on_a.aclose()
+            await on_b.aclose()
+
+    async def test_live_results_reach_a_watcher_on_the_other_gateway(self, cluster: Cluster) -> None:
+        ministry = await cluster.login(gateway=0)
+        voter = await cluster.login(MAGDEBURG, gateway=0)
+        viewer = await cluster.login(HALLE, gateway=1)
+        try:
+            response = await ministry.post(
+                "/api/v1/polls",
+                json={
+                    "title": "Welches Thema zuerst?",
+                    "options": [{"label": "Digitale Akte"}, {"label": "Breitband"}],
+                    "method": {"kind": "single"},
+                    "voters": "person",
+                    "results_visibility": "live",
+                    "closes_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+                },
+            )
+            assert response.status_code == 201, response.text
+            poll = response.json()
+            first = poll["options"][0]["id"]
+            async with viewer.stream("GET", f"/api/v1/polls/{poll['id']}/results/stream") as stream:
+                assert stream.status_code == 200
+                results = sse_results(stream)
+                assert (await asyncio.wait_for(anext(results), timeout=30))["ballots"] == 0
+                ballot = await voter.put(f"/api/v1/polls/{poll['id']}/ballot", json={"choice": first})
+                assert ballot.status_code == 200, ballot.text
+                update = await asyncio.wait_for(anext(results), timeout=30)
+                while update["ballots"] < 1:
+                    update = await asyncio.wait_for(anext(results), timeout=30)
+                assert update["ballots"] == 1
+                assert {s["option_id"]: s["score"] for s in update["ranking"]}[first] == 1
+        finally:
+            for client in (ministry, voter, viewer):
+                await client.aclose()
+
+    async def test_ten_kommunen_at_once_over_both_instances_are_each_told_their_real_place(
+        self, cluster: Cluster
+    ) -> None:
+        # the seat order must hold across the two needs instances (services/runtime/locks.py):
+        # each Kommune's answer is what the pilot shows afterwards
+        kommunen = [o.ags for o in demo_organisations()][:10]
+        ministry = await cluster.login()
+        members = [
+            (a, await cluster.login(f"kommune-{a}@gdst.example", gateway=i % 2))
+            for i, a in enumerate(kommunen)
+        ]
+        try:
+            need = await members[0][1].post(
+                "/api/v1/needs",
+                json={
+                    "title": "E-Akte einführen",
+                    "description": "Für alle Ämter.",
+                    "category": "querschnitt",
+                },
+            )
+            assert need.status_code == 201, need.text
+            created = await ministry.post(
+                "/api/v1/pilots",
+                json={
+                    "title": "Pilot E-Akte",
+                    "description": "Erprobung in Kommunen",
+                    "need_ids": [need.json()["id"]],
+                    "capacity": 3,
+                    "signup_closes_at": (datetime.now(UTC) + timedelta(days=14)).isoformat(),
+                },
+            )
+            assert created.status_code == 201, created.text
+            pilot = created.json()["id"]
+            responses = await asyncio.gather(
+                *[
+                    c.put(
+                        f"/api/v1/pilots/{pilot}/signup",
+                        json={"contact_name": f"Kontakt {a}", "contact_email": f"it@{a}.example"},
+                    )
+                    for a, c in members
+                ]
+            )
+            assert [r.status_code for r in responses] == [200] * 10, [r.text for r in responses]
+            view = (await ministry.get(f"/api/v1/pilots/{pilot}")).json()
+            statuses = [s["status"] for s in view["signups"]]
+            assert statuses.count("confirmed") == 3 and statuses.count("waitlisted") == 7
+            told = {a: r.json() for (a, _), r in zip(members, responses, strict=True)}
+            shown = {
+                s["organisation"]["id"]: {"status": s["status"], "position": s["position"]}
+                for s in view["signups"]
+            }
+            assert told == shown
+        finally:
+            for client in (ministry, *(c for _, c in members)):
+                await client.aclose()
