@@ -41,6 +41,12 @@ class Settings:
     # local time (Europe/Berlin) at which daily and (on Mondays) weekly digests go out
     digest_time: str = "07:00"
     extra: Mapping[str, str] = field(default_factory=dict)
+    # this process's NATS user (docs/hardening.md, "Authorisation"); empty: connect without one
+    nats_user: str = ""
+    nats_password: str = ""
+    # passwords by process kind, for launchers that start several processes from one Settings
+    # (the test stack); a kind found here connects as the user of that name
+    nats_users: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def names(self) -> Names:
@@ -68,7 +74,17 @@ class Settings:
             argon2_memory_kib=int(e.get("ARGON2_MEMORY_KIB") or d.argon2_memory_kib),
             rpc_timeout=float(e.get("RPC_TIMEOUT") or d.rpc_timeout),
             digest_time=e.get("DIGEST_TIME") or d.digest_time,
+            nats_user=e.get("NATS_USER") or d.nats_user,
+            nats_password=e.get("NATS_PASSWORD") or d.nats_password,
         )
+
+    def nats_credentials(self, kind: str) -> tuple[str, str] | None:
+        """User and password with which a process of this kind connects to NATS, if any."""
+        if kind in self.nats_users:
+            return kind, self.nats_users[kind]
+        if self.nats_user:
+            return self.nats_user, self.nats_password
+        return None
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
