@@ -65,6 +65,15 @@ def required(principal: Principal | None) -> Principal:
     return principal
 
 
+# MongoDB's OutOfDiskSpace; FerretDB on SQLite reports SQLITE_FULL as an InternalError message
+_OUT_OF_DISK_SPACE = 14031
+
+
+def storage_full(exc: pymongo.errors.OperationFailure) -> bool:
+    text = str(exc).lower()
+    return exc.code == _OUT_OF_DISK_SPACE or "disk is full" in text or "no space left" in text
+
+
 class _Handler(Generic[Req]):
     def __init__(self, endpoint: Endpoint[Req], tasks: set[asyncio.Task[None]], *, internal: bool) -> None:
         self.endpoint = endpoint
@@ -89,6 +98,19 @@ class _Handler(Generic[Req]):
                 title="Datenbank nicht erreichbar",
                 detail="Bitte versuchen Sie es in wenigen Sekunden erneut.",
                 retry_after=5,
+            )
+            await _respond_error(req, 503, body)
+        except pymongo.errors.OperationFailure as exc:
+            if not storage_full(exc):
+                log.exception("endpoint %s failed", self.endpoint.name)
+                await _respond_error(req, 500, ErrorBody(title="Interner Fehler"))
+                return
+            # nothing was written (the database refuses the whole write); operations must act
+            log.error("storage full in %s: %s", self.endpoint.name, exc)
+            body = ErrorBody(
+                title="Speicher voll",
+                detail="Die Daten können gerade nicht gespeichert werden. Bitte versuchen Sie es später erneut.",
+                retry_after=60,
             )
             await _respond_error(req, 503, body)
         except Exception:
