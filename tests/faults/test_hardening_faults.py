@@ -24,6 +24,7 @@ from aiosmtpd.controller import Controller
 
 from services.runtime import mongo
 from tests.conftest import Stack
+from tests.e2e.conftest_polls import events
 from tests.e2e.needs_support import report
 from tests.e2e.surveys_support import closes_in, kommune
 from tests.support import servers
@@ -300,3 +301,66 @@ class TestSmtpRefusal:
         finally:
             await stack.stop_service("notifications")
             controller.stop()
+
+
+class TestNatsRestart:
+    async def test_submits_across_a_nats_restart_are_stored_and_published_once(
+        self, stack: Stack, nats_server: servers.Process, figures: Recorder
+    ) -> None:
+        ministry = await stack.login()
+        survey = {
+            "title": "Neustarttest",
+            "description": "Einreichen, während NATS neu startet.",
+            "questions": [{"id": "n", "kind": "number", "label": "Zahl", "min": 0, "max": 10}],
+            "audience": {"kind": "organisations", "ids": KOMMUNEN},
+            "respond_as": "organisation",
+            "closes_at": closes_in(days=3),
+        }
+        created = await ministry.post("/api/v1/surveys", json=survey)
+        survey_id = created.json()["id"]
+        assert (await ministry.post(f"/api/v1/surveys/{survey_id}/publish")).status_code == 200
+        members = {ags: await stack.login(kommune(ags)) for ags in KOMMUNEN}
+
+        async def submit(ags: str) -> httpx.Response:
+            return await members[ags].post(
+                f"/api/v1/surveys/{survey_id}/response/submit", json={"answers": {"n": 1}}
+            )
+
+        first, second = KOMMUNEN[:4], KOMMUNEN[4:]
+        assert [(await submit(a)).status_code for a in first] == [200] * 4
+        # cut NATS right after: their events may still wait in the outbox
+        nats_server.kill()
+        try:
+            refused = await asyncio.gather(*(submit(a) for a in second))
+            assert all(problem_ok(r) for r in refused), [r.text for r in refused]
+        finally:
+            nats_server.start()
+        for ags in second:
+            for _ in range(200):
+                response = await submit(ags)
+                if response.status_code == 200:
+                    break
+                assert problem_ok(response), response.text
+                await asyncio.sleep(0.1)
+            assert response.status_code == 200, response.text
+        # the consumers are back: a fact after the restart reaches its mail
+        invite = {"email": "nach-neustart@halle.example", "name": "Nina Neu", "organisation_id": "15002"}
+        assert (
+            await ministry.post("/api/v1/invitations", json={**invite, "roles": ["member"]})
+        ).status_code == 201
+        await stack.mailbox.wait_for("nach-neustart@halle.example", 1, timeout=60)
+
+        published: list[str] = []
+        for _ in range(100):
+            found = await events(stack, "response.submitted")
+            published = [e.subject or "" for e in found if e.type == "response.submitted"]
+            if len(published) >= len(KOMMUNEN):
+                break
+            await asyncio.sleep(0.2)
+        docs = await stored(stack, "surveys", "survey_responses", {"survey_id": survey_id})
+        submitted = sorted(d["_id"].split(":", 1)[1] for d in docs if d.get("state") == "submitted")
+        figures.record("faults", "NATS restart: submits accepted", len(KOMMUNEN))
+        figures.record("faults", "NATS restart: records lost", len(KOMMUNEN) - len(submitted))
+        figures.record("faults", "NATS restart: events published (expected 8)", len(published))
+        assert submitted == sorted(KOMMUNEN)
+        assert len(published) == len(KOMMUNEN), "each submit published once: none lost, none twice"
