@@ -265,12 +265,13 @@ class Stack:
         if start_nats:
             self._need(self.nats_server)
             store = self.var_dir / "nats"
-            config = self._nats_auth(store)
+            # with --servers-only the processes are started by hand: no users then (loopback only)
+            auth = ("-c", str(self._nats_auth(store))) if self.with_services else ()
             nats = await self._spawn(
                 "nats",
                 [
                     str(self.nats_server),
-                    *("-c", str(config)),
+                    *auth,
                     *("-js", "-a", HOST, "-p", str(self.ports.nats), "-sd", str(store)),
                 ],
                 env,

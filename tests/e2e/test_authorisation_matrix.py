@@ -197,8 +197,10 @@ class World:
             survey_id = str(created["id"])
             if state != "draft":
                 await self.ok(self.ministry.post(f"/api/v1/surveys/{survey_id}/publish"))
-            if state == "submitted":
+            if state in ("submitted", "closed"):
                 await self.ok(self.member(owner).post(f"/api/v1/surveys/{survey_id}/response/submit"))
+            if state == "closed":
+                await self.ok(self.ministry.post(f"/api/v1/surveys/{survey_id}/close"))
             return survey_id
 
         return await make() if fresh else await self.once(f"survey-{owner}-{state}", make)
@@ -211,8 +213,8 @@ class World:
 
         return await make() if fresh else str(await self.once("topic", make))
 
-    async def poll(self, owner: Owner, fresh: bool = False) -> str:
-        """A live dot vote among the members of the owner's AG."""
+    async def poll(self, owner: Owner, fresh: bool = False, visibility: str = "live") -> str:
+        """A single-choice vote among the members of the owner's AG."""
 
         async def make() -> str:
             body = {
@@ -220,13 +222,13 @@ class World:
                 "options": [{"label": "Eins"}, {"label": "Zwei"}, {"label": "Drei"}],
                 "method": {"kind": "single"},
                 "voters": "person",
-                "results_visibility": "live",
+                "results_visibility": visibility,
                 "closes_at": later(hours=2),
                 "group_id": GROUP[owner or "A"],
             }
             return str((await self.ok(self.ministry.post("/api/v1/polls", json=body)))["id"])
 
-        return await make() if fresh else await self.once(f"poll-{owner}", make)
+        return await make() if fresh else await self.once(f"poll-{owner}-{visibility}", make)
 
     async def option(self, poll_id: str) -> str:
         poll = await self.ok(self.admin.get(f"/api/v1/polls/{poll_id}"))
@@ -332,9 +334,9 @@ def survey_path(suffix: str = "", state: str = "open", fresh: bool = False) -> P
     return build
 
 
-def poll_path(suffix: str = "", fresh: bool = False) -> PathFn:
+def poll_path(suffix: str = "", fresh: bool = False, visibility: str = "live") -> PathFn:
     async def build(world: World, owner: Owner) -> str:
-        return f"/api/v1/polls/{await world.poll(owner, fresh=fresh)}{suffix}"
+        return f"/api/v1/polls/{await world.poll(owner, fresh=fresh, visibility=visibility)}{suffix}"
 
     return build
 
@@ -651,6 +653,13 @@ ROWS: list[Row] = [
     Row("GET", "/api/v1/polls/{poll_id:str}/results", everyone(200), poll_path("/results"), owned=True),
     Row(
         "GET",
+        "/api/v1/polls/{poll_id:str}/results",
+        everyone(200),
+        poll_path("/results", visibility="after_close"),
+        note="hidden until close: the same empty count for everyone, the ministry included",
+    ),
+    Row(
+        "GET",
         "/api/v1/polls/{poll_id:str}/results/stream",
         everyone(200),
         poll_path("/results/stream"),
@@ -669,6 +678,13 @@ ROWS: list[Row] = [
         everyone(200),
         poll_path("/ballots.csv"),
         note="pseudonymised ballots are public to every participant for recounting (docs/voting.md)",
+    ),
+    Row(
+        "GET",
+        "/api/v1/polls/{poll_id:str}/ballots.csv",
+        everyone(409),
+        poll_path("/ballots.csv", visibility="after_close"),
+        note="hidden results: no ballots for anyone before the close",
     ),
     # surveys
     Row(
@@ -738,7 +754,7 @@ ROWS: list[Row] = [
         survey_path("/response"),
         const({"answers": {"q1": "Ja"}}),
         owned=True,
-        probe=count("surveys", "survey_responses"),
+        probe=owner_get("{path}"),
     ),
     Row(
         "POST",
@@ -777,6 +793,23 @@ ROWS: list[Row] = [
         survey_path("/results"),
         owned=True,
         note="open surveys' results are the ministry's until close",
+    ),
+    Row(
+        "GET",
+        "/api/v1/surveys/{survey_id:str}/results",
+        expect(a=OWN_OK, lotse=403, ministry=200),
+        survey_path("/results", state="closed"),
+        owned=True,
+        note="after the close the addressed Kommunen see the (anonymous) results too",
+    ),
+    Row(
+        "PUT",
+        "/api/v1/surveys/{survey_id:str}/response",
+        expect(a=Own(409, 403), lotse=403, ministry=403),
+        survey_path("/response", state="closed"),
+        const({"answers": {"q1": "Nein"}}),
+        owned=True,
+        probe=owner_get("{path}"),
     ),
     Row("GET", "/api/v1/surveys/{survey_id:str}/results.csv", MINISTRY_ONLY, survey_path("/results.csv")),
     Row("GET", "/api/v1/surveys/{survey_id:str}/results.xlsx", MINISTRY_ONLY, survey_path("/results.xlsx")),
