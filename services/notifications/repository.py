@@ -216,6 +216,13 @@ class InboxRepository:
             return None
         return "failed" if doc.get("state") == "failed" else "pending"
 
+    async def undelivered_mails(self) -> list[Document]:
+        """Queued mails with at least one failed attempt, newest problem first."""
+        docs = await self.mails.find({}, {"raw": 0}).to_list(None)
+        found = [d for d in docs if d.get("last_error")]
+        found.sort(key=lambda d: (_aware(d["created_at"]), d["_id"]), reverse=True)
+        return found
+
     async def mail_failed(self, mail_id: str, attempts: int, at: datetime, error: str) -> None:
         """Refused for good: kept (with the server's answer) but never tried again."""
         await self.mails.update_one(

@@ -599,6 +599,7 @@ ROWS: list[Row] = [
     ),
     Row("GET", "/api/v1/webhooks/{webhook_id:str}/deliveries", MINISTRY_ONLY, deliveries_path),
     Row("GET", "/api/v1/admin/parked-events", expect(admin=200), static("/api/v1/admin/parked-events")),
+    Row("GET", "/api/v1/admin/mail-problems", expect(admin=200), static("/api/v1/admin/mail-problems")),
     # AG topics and polls
     Row(
         "POST",

@@ -22,6 +22,8 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
+from services.contracts import directory as dc
+from services.contracts.envelope import Principal
 from services.runtime import mongo
 from tests.conftest import Stack
 from tests.e2e.conftest_polls import events
@@ -223,6 +225,18 @@ class TestServiceKilled:
         assert kept == ids
 
 
+async def admin_login(stack: Stack) -> tuple[str, str]:
+    """An administrator (only an admin may grant the role: created through the directory)."""
+    directory = stack.processes["directory"].parts["service"]
+    root = Principal(person_id="ops", organisation_id="15", roles=("admin",))
+    email_, password = "admin@gdst.example", "admin-passwort-123"
+    person = dc.CreatePerson(
+        email=email_, name="Ada Admin", organisation_id="15", roles=["admin"], password=password
+    )
+    await directory.create_person(root, person)
+    return email_, password
+
+
 class _RefusingHandler:
     """An SMTP server that refuses one mailbox for good (550) and another for a while (451)."""
 
@@ -296,6 +310,12 @@ class TestSmtpRefusal:
             assert handler.refusals[refused] == tries, "a mail refused for good is not tried again"
             assert box.to(refused) == []
             assert len(box.to(busy)) == 1 and len(box.to(fine)) == 1, "each once"
+            # what an administrator sees: the refused mail with the server's answer, not retried
+            admin = await stack.login(*await admin_login(stack))
+            problems = (await admin.get("/api/v1/admin/mail-problems")).json()["items"]
+            assert [(p["to"], p["state"]) for p in problems] == [(refused, "failed")]
+            assert "Postfach unbekannt" in problems[0]["last_error"]
+            assert problems[0]["failed_at"] is not None
             figures.record("faults", "SMTP 550: attempts before failed", tries)
             figures.record("faults", "SMTP 451: refusals before delivered", handler.refusals[busy])
         finally:
