@@ -18,9 +18,11 @@ own format) for any test or launcher that starts a server; CLI flags such as `-j
 
 from __future__ import annotations
 
+import argparse
 import json
 import secrets
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 GATEWAY = "gateway"
@@ -92,3 +94,35 @@ def server_config(
     if no_auth_user:
         config["no_auth_user"] = no_auth_user
     return json.dumps(config, indent=2)
+
+
+def write_files(config_path: Path, env_path: Path, namespace: str = "gdst") -> dict[str, str]:
+    """New passwords for a deployment: the server's authorisation config (include it from the
+    nats-server config, e.g. `include ./auth.conf`) and an env file with one
+    `NATS_PASSWORD_<KIND>` line per process kind for Compose or a Secret. Both owner-only."""
+    passwords = new_passwords((*PROCESS_KINDS, OPS))
+    for path, text in (
+        (config_path, server_config(passwords, namespace=namespace)),
+        (env_path, "".join(f"NATS_PASSWORD_{k.upper()}={v}\n" for k, v in passwords.items())),
+    ):
+        path.touch(mode=0o600)
+        path.chmod(0o600)
+        path.write_text(text)
+    return passwords
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m services.runtime.natsauth",
+        description="Write a NATS authorisation config with one user per process kind, and the passwords.",
+    )
+    parser.add_argument("config", type=Path, help="nats-server config fragment to write (JSON)")
+    parser.add_argument("env", type=Path, help="env file with NATS_PASSWORD_<KIND>=... to write")
+    parser.add_argument("--namespace", default="gdst", help="GDST_NAMESPACE of the deployment")
+    args = parser.parse_args(argv)
+    write_files(args.config, args.env, args.namespace)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -55,6 +55,16 @@ class TestNatsPermissions:
         result = subprocess.run([str(NATS_SERVER), "-c", str(path), "-t"], capture_output=True, check=False)
         assert result.returncode == 0, result.stderr
 
+    def test_deployment_files_are_owner_only_and_valid(self, tmp_path: Path) -> None:
+        config, env = tmp_path / "auth.conf", tmp_path / "nats.env"
+        assert natsauth.main([str(config), str(env), "--namespace", "gdst"]) == 0
+        assert config.stat().st_mode & 0o077 == 0 and env.stat().st_mode & 0o077 == 0
+        lines = dict(line.split("=", 1) for line in env.read_text().splitlines())
+        assert set(lines) == {f"NATS_PASSWORD_{k.upper()}" for k in (*natsauth.PROCESS_KINDS, natsauth.OPS)}
+        assert '"gdst.rpc.>"' in config.read_text()
+        result = subprocess.run([str(NATS_SERVER), "-c", str(config), "-t"], capture_output=True, check=False)
+        assert result.returncode == 0, result.stderr
+
 
 class TestFinalErrors:
     def test_smtp_5xx_is_permanent_4xx_and_no_connection_are_not(self) -> None:
