@@ -28,6 +28,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
+from services.runtime import natsauth
+
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 SERVICE_ORDER = ("directory", "needs", "surveys", "notifications", "meetings")
@@ -209,6 +211,8 @@ class Stack:
         self.nats_server = self.bin_dir / "nats-server"
         self.ferretdb = root / ".tools" / "bin" / "ferretdb"
         self.env: dict[str, str] = {}
+        # NATS user passwords by process kind, when the launcher starts its own nats-server
+        self.nats_passwords: dict[str, str] = {}
         self.children: list[Child] = []
         self.stopping = False
         self.hurry = asyncio.Event()  # set to skip the graceful wait when stopping
@@ -261,9 +265,15 @@ class Stack:
         if start_nats:
             self._need(self.nats_server)
             store = self.var_dir / "nats"
+            # with --servers-only the processes are started by hand: no users then (loopback only)
+            auth = ("-c", str(self._nats_auth(store))) if self.with_services else ()
             nats = await self._spawn(
                 "nats",
-                [str(self.nats_server), "-js", "-a", HOST, "-p", str(self.ports.nats), "-sd", str(store)],
+                [
+                    str(self.nats_server),
+                    *auth,
+                    *("-js", "-a", HOST, "-p", str(self.ports.nats), "-sd", str(store)),
+                ],
                 env,
                 to_console=False,
             )
@@ -313,12 +323,33 @@ class Stack:
         if self.demo:
             await self._seed()
         for name in services:
-            await self._spawn(name, [sys.executable, "-m", f"services.{name}"], env)
+            await self._spawn(name, [sys.executable, "-m", f"services.{name}"], self._process_env(name))
         if gateway:
-            child = await self._spawn("gateway", [sys.executable, "-m", "gateway"], env)
+            child = await self._spawn(
+                "gateway", [sys.executable, "-m", "gateway"], self._process_env("gateway")
+            )
             await self._wait_port(child, self.ports.gateway, GATEWAY_TIMEOUT)
         elif self.with_services:
             self.console.say("gateway/__main__.py does not exist yet: running without the gateway")
+
+    def _nats_auth(self, store: Path) -> Path:
+        """One NATS user per process kind with new passwords on every start (docs/hardening.md);
+        `ops` (everything) is for the nats CLI: its password is in the file, readable by the owner
+        only."""
+        # a service missing from natsauth.SERVICE_KINDS gets no user and fails to connect, loudly
+        self.nats_passwords = natsauth.new_passwords((*natsauth.PROCESS_KINDS, natsauth.OPS))
+        path = store / "auth.conf"
+        path.touch(mode=0o600)
+        path.chmod(0o600)
+        path.write_text(natsauth.server_config(self.nats_passwords))
+        return path
+
+    def _process_env(self, kind: str) -> dict[str, str]:
+        env = dict(self.env)
+        if kind in self.nats_passwords:
+            env["NATS_USER"] = kind
+            env["NATS_PASSWORD"] = self.nats_passwords[kind]
+        return env
 
     def _need(self, binary: Path) -> None:
         if not binary.exists():

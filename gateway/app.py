@@ -125,7 +125,13 @@ def create_app(
         if owned:
 
             async def attempt() -> None:
-                holder.append(await connect(settings.nats_url, f"{settings.namespace}-gateway"))
+                holder.append(
+                    await connect(
+                        settings.nats_url,
+                        f"{settings.namespace}-gateway",
+                        settings.nats_credentials("gateway"),
+                    )
+                )
 
             await retry("nats", attempt)
         conn = holder[-1]
@@ -139,7 +145,8 @@ def create_app(
         app.state.gateway = Gateway(
             settings=settings,
             conn=conn,
-            rpc=RpcClient(conn.nc, settings.names, settings.rpc_timeout),
+            # the edge subjects: the services refuse a `service` principal arriving there
+            rpc=RpcClient(conn.nc, settings.names, settings.rpc_timeout, edge=True),
             sessions=sessions,
             required_services=required_services,
         )

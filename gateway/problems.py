@@ -7,6 +7,8 @@ from http import HTTPStatus
 from typing import Any
 
 import msgspec
+import nats.errors
+import nats.js.errors
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
@@ -126,8 +128,28 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
             log.error("http error %s: %s", exc.status_code, exc.detail)
             detail = ""
         return problem_response(request, exc.status_code, str(detail))
+    if isinstance(exc, _BUS_UNAVAILABLE):
+        # NATS away or restarting (sessions live in its KV store): say so, with a retry hint
+        log.warning("nats unavailable on %s %s: %r", request.method, request.url.path, exc)
+        return problem_response(
+            request,
+            503,
+            "Der Nachrichtenbus ist gerade nicht erreichbar. Bitte versuchen Sie es gleich erneut.",
+            retry_after=2,
+        )
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(request, 500, "Ein unerwarteter Fehler ist aufgetreten.")
+
+
+_BUS_UNAVAILABLE = (
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.errors.ConnectionClosedError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.StaleConnectionError,
+    nats.errors.OutboundBufferLimitError,
+    nats.js.errors.ServiceUnavailableError,
+)
 
 
 __all__ = ["PROBLEM_JSON", "MediaType", "handle", "problem_response"]

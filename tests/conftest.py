@@ -101,6 +101,8 @@ def settings(
         argon2_time_cost=1,
         argon2_memory_kib=1024,
         login_max_failures=5,
+        # each process connects as its own NATS user (docs/hardening.md, "Authorisation")
+        nats_users=servers.NATS_PASSWORDS,
     )
 
 

@@ -119,3 +119,11 @@ class AdminController(Controller):
     )
     async def parked(self, request: Request[Any, Any, Any], principal: Principal) -> n.ParkedList:
         return await _client(request).parked(principal)
+
+    @get(
+        "/mail-problems",
+        summary="Mails, die (noch) nicht zugestellt sind, mit der Antwort des Mailservers (Admin); "
+        "„failed“: endgültig abgelehnt (5xx), wird nicht mehr versucht",
+    )
+    async def mail_problems(self, request: Request[Any, Any, Any], principal: Principal) -> n.MailProblemList:
+        return await _client(request).mail_problems(principal)

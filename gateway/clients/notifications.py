@@ -50,3 +50,6 @@ class NotificationsClient:
 
     async def parked(self, who: Principal) -> n.ParkedList:
         return await self.rpc.call(n.SERVICE, E.PARKED, Empty(), n.ParkedList, principal=who)
+
+    async def mail_problems(self, who: Principal) -> n.MailProblemList:
+        return await self.rpc.call(n.SERVICE, E.MAIL_PROBLEMS, Empty(), n.MailProblemList, principal=who)

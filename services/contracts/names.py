@@ -28,7 +28,13 @@ class Names:
         return f"{self.namespace}-{service}"
 
     def rpc(self, service: str, endpoint: str) -> str:
+        """Edge subject: requests from the gateway, on behalf of people."""
         return f"{self.namespace}.rpc.{service}.{endpoint}"
+
+    def internal_rpc(self, service: str, endpoint: str) -> str:
+        """Internal subject: requests from other services; only service NATS users may publish
+        here, and only here is a `service` principal accepted."""
+        return f"{self.namespace}.svc.{service}.{endpoint}"
 
     # events
     @property

@@ -91,6 +91,7 @@ class Endpoints:
     WEBHOOK_DELETE = "webhooks.delete"
     WEBHOOK_DELIVERIES = "webhooks.deliveries"
     PARKED = "admin.parked"
+    MAIL_PROBLEMS = "admin.mail_problems"
 
 
 class Notification(msgspec.Struct, kw_only=True):
@@ -212,3 +213,21 @@ class ParkedEvent(msgspec.Struct, kw_only=True):
 
 class ParkedList(msgspec.Struct, kw_only=True):
     items: list[ParkedEvent]
+
+
+class MailProblem(msgspec.Struct, kw_only=True):
+    """A mail not delivered yet: `pending` is tried again at `next_attempt_at`, `failed` was
+    refused for good by the mail server (5xx) and is not tried again."""
+
+    id: str
+    to: str
+    state: Literal["pending", "failed"]
+    attempts: int
+    last_error: str
+    created_at: datetime
+    next_attempt_at: datetime | None = None
+    failed_at: datetime | None = None
+
+
+class MailProblemList(msgspec.Struct, kw_only=True):
+    items: list[MailProblem]

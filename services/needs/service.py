@@ -330,6 +330,8 @@ class NeedsService:
 
     async def withdraw_support(self, who: Principal, need_id: str) -> None:
         need = await self._need(need_id)
+        # only a Kommune has a support to withdraw; the Land gets the same 403 as when marking
+        await self.directory.kommune_of(who)
         existing = await self.repo.support(need_id, who.organisation_id)
         if existing is None:
             return
@@ -585,6 +587,8 @@ class NeedsService:
 
     async def withdraw_signup(self, who: Principal, pilot_id: str) -> None:
         pilot = await self._pilot_doc(pilot_id)
+        # as for signing up: only a Kommune has a sign-up, the Land gets 403, not a silent 204
+        await self.directory.kommune_of(who)
         async with self.locks.hold(f"pilot:{pilot_id}"):
             existing = await self.repo.signup(pilot_id, who.organisation_id)
             if existing is None or existing.get("withdrawn_at"):

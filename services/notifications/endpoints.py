@@ -48,8 +48,12 @@ def endpoints(inbox: InboxService, webhooks: WebhookService) -> list[Endpoint[An
     async def parked(p: Principal | None, r: Empty) -> n.ParkedList:
         return await inbox.parked(required(p))
 
+    async def mail_problems(p: Principal | None, r: Empty) -> n.MailProblemList:
+        return await inbox.mail_problems(required(p))
+
     return [
         Endpoint(E.PARKED, Empty, parked),
+        Endpoint(E.MAIL_PROBLEMS, Empty, mail_problems),
         Endpoint(E.WEBHOOK_CREATE, n.CreateWebhook, create_webhook),
         Endpoint(E.WEBHOOK_LIST, Empty, list_webhooks),
         Endpoint(E.WEBHOOK_DELETE, n.WebhookId, delete_webhook),

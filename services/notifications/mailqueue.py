@@ -1,11 +1,15 @@
 """Send queued mails. A mail that cannot be sent (SMTP down, refused) stays queued and is tried
-again with growing pauses; other mails are not held up by it."""
+again with growing pauses; other mails are not held up by it. A mail the server refuses for good
+(a 5xx reply, e.g. an unknown mailbox) is given up after a few tries and marked `failed` with the
+server's answer: retrying it for ever would hide the problem."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+
+import aiosmtplib
 
 from services.notifications.mailer import Mailer
 from services.notifications.repository import InboxRepository
@@ -14,6 +18,15 @@ from services.runtime.loops import BackgroundLoop
 log = logging.getLogger(__name__)
 
 CLAIM_LEASE = timedelta(seconds=90)
+# some servers answer 5xx for a moment (greylisting done wrong, a full mailbox): a few tries first
+PERMANENT_FAILURE_ATTEMPTS = 3
+
+
+def permanent(error: Exception) -> bool:
+    """A 5xx reply: the server will not take this mail, whenever we ask."""
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
+        return bool(error.recipients) and all(permanent(r) for r in error.recipients)
+    return isinstance(error, aiosmtplib.SMTPResponseException) and 500 <= error.code < 600
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -62,6 +75,10 @@ class MailSender(BackgroundLoop):
         for (mail_id, _, _), error in zip(batch, results, strict=True):
             if error is not None:
                 tries = attempts.get(mail_id, 0) + 1
+                if permanent(error) and tries >= PERMANENT_FAILURE_ATTEMPTS:
+                    log.error("mail %s refused for good after %s attempts: %r", mail_id, tries, error)
+                    await self.repo.mail_failed(mail_id, tries, self.clock(), repr(error)[:500])
+                    continue
                 log.warning("mail %s not sent (attempt %s): %r", mail_id, tries, error)
                 await self.repo.mail_retry(mail_id, tries, now + retry_delay(tries), repr(error)[:500])
         if len(due) == len(held) and len(sent) == len(batch):

@@ -140,7 +140,9 @@ class InboxRepository:
     async def due_mails(self, now: datetime, limit: int = 200) -> list[Document]:
         # without the message bodies: a round looks at every queued mail, sends only a batch
         docs = await self.mails.find({}, {"raw": 0}).to_list(None)
-        due = [d for d in docs if _aware(d.get("next_attempt_at") or now) <= now]
+        due = [
+            d for d in docs if d.get("state") != "failed" and _aware(d.get("next_attempt_at") or now) <= now
+        ]
         due.sort(key=lambda d: (d["created_at"], d["_id"]))
         if not due:
             return []
@@ -211,7 +213,25 @@ class InboxRepository:
     async def mail_state(self, mail_id: str) -> str | None:
         if await self.sent_markers.find_one({"_id": mail_id}, {"_id": 1}):
             return "sent"
-        return "pending" if await self.mails.find_one({"_id": mail_id}, {"_id": 1}) else None
+        doc = await self.mails.find_one({"_id": mail_id}, {"_id": 1, "state": 1})
+        if doc is None:
+            return None
+        return "failed" if doc.get("state") == "failed" else "pending"
+
+    async def undelivered_mails(self) -> list[Document]:
+        """Queued mails with at least one failed attempt, newest problem first."""
+        docs = await self.mails.find({}, {"raw": 0}).to_list(None)
+        found = [d for d in docs if d.get("last_error")]
+        found.sort(key=lambda d: (_aware(d["created_at"]), d["_id"]), reverse=True)
+        return found
+
+    async def mail_failed(self, mail_id: str, attempts: int, at: datetime, error: str) -> None:
+        """Refused for good: kept (with the server's answer) but never tried again."""
+        await self.mails.update_one(
+            {"_id": mail_id},
+            {"$set": {"state": "failed", "attempts": attempts, "failed_at": at, "last_error": error}},
+        )
+        await self.mail_claims.delete_one({"_id": mail_id})
 
     async def mail_retry(self, mail_id: str, attempts: int, next_at: datetime, error: str) -> None:
         await self.mails.update_one(

@@ -37,6 +37,27 @@ class InboxService:
             ]
         )
 
+    async def mail_problems(self, who: Principal) -> n.MailProblemList:
+        """Mails that could not be delivered (yet), with the mail server's answer."""
+        if "admin" not in who.roles:
+            raise Forbidden("Zustellprobleme sehen Administratorinnen und Administratoren.")
+        docs = await self.repo.undelivered_mails()
+        return n.MailProblemList(
+            items=[
+                n.MailProblem(
+                    id=d["_id"],
+                    to=d["to"],
+                    state="failed" if d.get("state") == "failed" else "pending",
+                    attempts=int(d.get("attempts") or 0),
+                    last_error=d["last_error"],
+                    created_at=_aware(d["created_at"]),
+                    next_attempt_at=_aware(d["next_attempt_at"]) if d.get("next_attempt_at") else None,
+                    failed_at=_aware(d["failed_at"]) if d.get("failed_at") else None,
+                )
+                for d in docs
+            ]
+        )
+
     async def inbox(self, who: Principal, req: n.ListInbox) -> n.NotificationPage:
         docs = await self.repo.inbox_of(who.person_id, unread_only=req.unread)
         if req.cursor:

@@ -18,7 +18,9 @@ def client(url: str) -> AsyncMongoClient[Document]:
     return AsyncMongoClient(
         url,
         tz_aware=True,
-        serverSelectionTimeoutMS=3000,
+        # a database outage must be reported (503) well before the caller's RPC timeout (5 s)
+        # gives up with a 504, even when the driver retries a read once after a failed one
+        serverSelectionTimeoutMS=2000,
         connectTimeoutMS=2000,
         # a failed write is retried once by the driver after a reconnect
         retryWrites=True,

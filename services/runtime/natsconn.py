@@ -41,7 +41,7 @@ class Connection:
         await self.nc.close()
 
 
-async def connect(url: str, name: str) -> Connection:
+async def connect(url: str, name: str, credentials: tuple[str, str] | None = None) -> Connection:
     holder: list[Connection] = []
 
     async def disconnected() -> None:
@@ -59,9 +59,12 @@ async def connect(url: str, name: str) -> Connection:
     async def error(exc: Exception) -> None:
         log.debug("nats error: %r", exc)
 
+    user, password = credentials if credentials else (None, None)
     nc = await nats.connect(
         servers=url.split(","),
         name=name,
+        user=user,
+        password=password,
         # services must outlive any outage; the default gives up after about two minutes
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.25,

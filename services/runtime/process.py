@@ -47,7 +47,11 @@ class ServiceProcess:
         telemetry.configure(service)
 
         async def attempt() -> None:
-            holder.append(await connect(settings.nats_url, f"{settings.namespace}-{service}"))
+            holder.append(
+                await connect(
+                    settings.nats_url, f"{settings.namespace}-{service}", settings.nats_credentials(service)
+                )
+            )
 
         await retry("nats", attempt)
         proc = cls(settings, service, holder[-1])

@@ -7,6 +7,12 @@ status. Unexpected exceptions are logged and answered with a bare 500; no traceb
 
 Client side: `RpcClient.call` sends the envelope and turns error replies back into
 `DomainError`s; no responders becomes 503 and a timeout 504.
+
+Every endpoint listens on two subjects: the edge subject (`<ns>.rpc.…`, the gateway's, person
+principals) and the internal one (`<ns>.svc.…`, other services'). NATS permissions decide who
+may publish where (`services/runtime/natsauth.py`); the handler refuses a `service` principal
+that arrives on the edge subject, so the gateway (or anyone holding its NATS user) can never act
+as a service.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from nats.micro.request import ERROR_CODE_HEADER
 from nats.micro.request import Request as MicroRequest
 from nats.micro.service import EndpointConfig, Service, ServiceConfig
 
-from services.contracts.envelope import ErrorBody, Principal, Request
+from services.contracts.envelope import ROLE_SERVICE, ErrorBody, Principal, Request
 from services.contracts.names import Names
 from services.runtime import errors, metrics, telemetry
 from services.runtime.validation import field_errors
@@ -60,12 +66,24 @@ def required(principal: Principal | None) -> Principal:
     return principal
 
 
+# MongoDB's OutOfDiskSpace; FerretDB on SQLite reports SQLITE_FULL as an InternalError message
+_OUT_OF_DISK_SPACE = 14031
+
+
+def storage_full(exc: pymongo.errors.OperationFailure) -> bool:
+    text = str(exc).lower()
+    return exc.code == _OUT_OF_DISK_SPACE or "disk is full" in text or "no space left" in text
+
+
 class _Handler(Generic[Req]):
-    def __init__(self, endpoint: Endpoint[Req], tasks: set[asyncio.Task[None]], service: str = "") -> None:
+    def __init__(
+        self, endpoint: Endpoint[Req], tasks: set[asyncio.Task[None]], service: str = "", *, internal: bool
+    ) -> None:
         self.endpoint = endpoint
         self.decoder = msgspec.json.Decoder(endpoint.request)
         self.tasks = tasks
         self.service = service
+        self.internal = internal
 
     async def __call__(self, req: MicroRequest) -> None:
         task = asyncio.create_task(self._serve(req))
@@ -106,6 +124,20 @@ class _Handler(Generic[Req]):
             )
             await _respond_error(req, 503, body)
             return "503"
+        except pymongo.errors.OperationFailure as exc:
+            if not storage_full(exc):
+                log.exception("endpoint %s failed", self.endpoint.name)
+                await _respond_error(req, 500, ErrorBody(title="Interner Fehler"))
+                return "500"
+            # nothing was written (the database refuses the whole write); operations must act
+            log.error("storage full in %s: %s", self.endpoint.name, exc)
+            body = ErrorBody(
+                title="Speicher voll",
+                detail="Die Daten können gerade nicht gespeichert werden. Bitte versuchen Sie es später erneut.",
+                retry_after=60,
+            )
+            await _respond_error(req, 503, body)
+            return "503"
         except Exception:
             log.exception("endpoint %s failed", self.endpoint.name)
             await _respond_error(req, 500, ErrorBody(title="Interner Fehler"))
@@ -118,6 +150,9 @@ class _Handler(Generic[Req]):
             raise errors.BadRequest("Die Anfrage ist kein gültiger Umschlag.") from exc
         if envelope.principal is None and not self.endpoint.anonymous:
             raise errors.Unauthorized("Für diese Aktion ist eine Anmeldung nötig.")
+        if not self.internal and envelope.principal is not None and ROLE_SERVICE in envelope.principal.roles:
+            log.warning("service principal refused on the edge subject of %s", self.endpoint.name)
+            raise errors.Forbidden("Diese Kennung wird nur von Diensten angenommen.")
         try:
             payload = self.decoder.decode(envelope.data)
         except msgspec.ValidationError as exc:
@@ -173,21 +208,33 @@ async def serve(
     )
     tasks: set[asyncio.Task[None]] = set()
     for ep in endpoints:
+        name = ep.name.replace(".", "_")
         await micro.add_endpoint(
             EndpointConfig(
-                name=ep.name.replace(".", "_"),
+                name=name,
                 subject=names.rpc(service, ep.name),
-                handler=_Handler(ep, tasks, service),
+                handler=_Handler(ep, tasks, service, internal=False),
+            )
+        )
+        await micro.add_endpoint(
+            EndpointConfig(
+                name=f"{name}-internal",
+                subject=names.internal_rpc(service, ep.name),
+                handler=_Handler(ep, tasks, service, internal=True),
             )
         )
     return RpcServer(micro, tasks)
 
 
 class RpcClient:
-    def __init__(self, nc: Client, names: Names, timeout: float = 5.0) -> None:
+    """Calls services; a service's client uses the internal subjects, the gateway's
+    (`edge=True`) the edge subjects."""
+
+    def __init__(self, nc: Client, names: Names, timeout: float = 5.0, *, edge: bool = False) -> None:
         self.nc = nc
         self.names = names
         self.timeout = timeout
+        self._subject = names.rpc if edge else names.internal_rpc
 
     async def call(
         self,
@@ -206,7 +253,7 @@ class RpcClient:
         payload = _encoder.encode(Request(principal=principal, data=msgspec.Raw(raw)))
         try:
             msg = await self.nc.request(
-                self.names.rpc(service, endpoint),
+                self._subject(service, endpoint),
                 payload,
                 timeout=timeout or self.timeout,
                 headers=telemetry.outgoing_headers() or None,

@@ -58,6 +58,12 @@ class Settings:
     # SIGTERM: how long a process may take to drain, finish its work and close (docs/scaling.md)
     shutdown_timeout: float = 10.0
     extra: Mapping[str, str] = field(default_factory=dict)
+    # this process's NATS user (docs/hardening.md, "Authorisation"); empty: connect without one
+    nats_user: str = ""
+    nats_password: str = ""
+    # passwords by process kind, for launchers that start several processes from one Settings
+    # (the test stack); a kind found here connects as the user of that name
+    nats_users: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def names(self) -> Names:
@@ -99,7 +105,17 @@ class Settings:
             # JETSTREAM_REPLICAS: the name the deploy/ manifests use
             nats_replicas=int(e.get("NATS_REPLICAS") or e.get("JETSTREAM_REPLICAS") or d.nats_replicas),
             shutdown_timeout=float(e.get("SHUTDOWN_TIMEOUT") or d.shutdown_timeout),
+            nats_user=e.get("NATS_USER") or d.nats_user,
+            nats_password=e.get("NATS_PASSWORD") or d.nats_password,
         )
+
+    def nats_credentials(self, kind: str) -> tuple[str, str] | None:
+        """User and password with which a process of this kind connects to NATS, if any."""
+        if kind in self.nats_users:
+            return kind, self.nats_users[kind]
+        if self.nats_user:
+            return self.nats_user, self.nats_password
+        return None
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

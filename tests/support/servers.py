@@ -18,6 +18,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from services.runtime import natsauth
+
 ROOT = Path(__file__).resolve().parents[2]
 NATS_SERVER = Path(sys.executable).parent / "nats-server"
 FERRETDB = ROOT / ".tools" / "bin" / "ferretdb"
@@ -72,12 +74,35 @@ class Process:
         return self.proc is not None and self.proc.poll() is None
 
 
-def nats_server(workdir: Path, port: int | None = None) -> Process:
+# One password per process kind for the whole test session (Settings.nats_users), plus `ops`
+# (clients without credentials: test inspection and cleanup) and an outsider that may publish
+# nothing but its own inbox traffic (the forged-principal tests connect as it).
+NATS_PASSWORDS = natsauth.new_passwords((*natsauth.PROCESS_KINDS, natsauth.OPS))
+OUTSIDER = ("outsider", "outsider-password")
+
+
+def nats_auth_config(workdir: Path) -> Path:
+    """The test servers' authorisation config; pass `-c <path>` to any nats-server a test
+    starts (clusters too: `--cluster`/`--routes` flags go beside it)."""
+    path = workdir / "nats-auth.conf"
+    outsider = {
+        "password": OUTSIDER[1],
+        "permissions": {"publish": {"allow": ["_INBOX.>"]}, "subscribe": {"allow": ["_INBOX.>"]}},
+    }
+    path.write_text(
+        natsauth.server_config(NATS_PASSWORDS, no_auth_user=natsauth.OPS, extra_users={OUTSIDER[0]: outsider})
+    )
+    path.chmod(0o600)
+    return path
+
+
+def nats_server(workdir: Path, port: int | None = None, *, auth: bool = True) -> Process:
     port = port or free_port()
     store = workdir / f"nats-{port}"
     store.mkdir(parents=True, exist_ok=True)
+    config = ["-c", str(nats_auth_config(workdir))] if auth else []
     return Process(
-        [str(NATS_SERVER), "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(store)],
+        [str(NATS_SERVER), *config, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(store)],
         port,
         workdir / f"nats-{port}.log",
     )
