@@ -281,6 +281,15 @@ class World:
 
         return str(await self.once(f"feed-{owner}", make))
 
+    async def spotlight(self, fresh: bool = False) -> str:
+        """A draft Spotlight of AG A's topic, addressed to the digital ministry."""
+
+        async def make() -> str:
+            body = {**SPOTLIGHT_BODY, "topic_id": await self.topic()}
+            return str((await self.ok(self.ministry.post("/api/v1/spotlights", json=body)))["id"])
+
+        return await make() if fresh else str(await self.once("spotlight", make))
+
     async def throwaway_person(self, owner: Owner, role: str = "member") -> tuple[str, str]:
         """A new person (email, id) to delete: member of the owner's Kommune, or of the role."""
         email = f"wegwerf-{uuid.uuid4().hex[:8]}@matrix.example"
@@ -492,6 +501,26 @@ def person_count(world: World, owner: Owner, path: str) -> Awaitable[Any]:
             await client.close()
 
     return probe()
+
+
+SPOTLIGHT_BODY = {
+    "title": "Matrix-Spotlight",
+    "proposal": "Ein Vorschlag für die Rechteprüfung.",
+    "reasoning": "Weil die Matrix jeden Weg prüft.",
+    "ressort_ids": ["ressort-mid"],
+}
+
+
+async def spotlight_path(world: World, owner: Owner) -> str:
+    return f"/api/v1/spotlights/{await world.spotlight()}"
+
+
+async def fresh_spotlight(world: World, owner: Owner) -> str:
+    return f"/api/v1/spotlights/{await world.spotlight(fresh=True)}"
+
+
+async def spotlight_body(world: World, owner: Owner) -> Any:
+    return {**SPOTLIGHT_BODY, "title": "Neuer Matrix-Spotlight", "topic_id": await world.topic()}
 
 
 MEETING_BODY = {
@@ -777,6 +806,27 @@ ROWS: list[Row] = [
         poll_path("/ballots.csv", visibility="after_close"),
         note="hidden results: no ballots for anyone before the close",
     ),
+    # Spotlights (docs/spotlights.md: Lotsen, ministry and admins draft and submit; the ministry
+    # decides) and the dashboard (every signed-in person)
+    Row(
+        "POST",
+        "/api/v1/spotlights",
+        expect(lotse=201, ministry=201),
+        static("/api/v1/spotlights"),
+        spotlight_body,
+        probe=count("surveys", "spotlights"),
+    ),
+    Row("GET", "/api/v1/spotlights", everyone(200), static("/api/v1/spotlights")),
+    Row("GET", "/api/v1/spotlights/{spotlight_id:str}", everyone(200), spotlight_path),
+    Row(
+        "PATCH",
+        "/api/v1/spotlights/{spotlight_id:str}",
+        expect(lotse=200, ministry=200),
+        fresh_spotlight,
+        const({"status": "eingereicht", "comment": "Aus der Matrix eingereicht"}),
+        probe=same_path,
+    ),
+    Row("GET", "/api/v1/dashboard", everyone(200), static("/api/v1/dashboard")),
     # meetings (docs/meetings.md: ministry, admins and Lotsen plan; everyone registers)
     Row(
         "POST",
