@@ -37,6 +37,7 @@ from gateway.api.polls import PollController, TopicController
 from gateway.api.session import SessionController, TokenController
 from gateway.api.surveys import SurveyController
 from gateway.middleware import EdgeMiddleware
+from gateway.openapi import document_problems
 from gateway.problems import DETAILS, handle
 from gateway.sessions import SessionStore
 from gateway.state import Gateway
@@ -135,7 +136,7 @@ def create_app(
             if owned:
                 await conn.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             healthz,
             readyz,
@@ -183,3 +184,6 @@ def create_app(
         response_cache_config=ResponseCacheConfig(),
         debug=False,
     )
+    # every route is registered by now: the schema is built once and keeps the problem answers
+    document_problems(app.openapi_schema)
+    return app
