@@ -36,7 +36,8 @@ from gateway.api.notifications import (
 from gateway.api.polls import PollController, TopicController
 from gateway.api.session import SessionController, TokenController
 from gateway.api.surveys import SurveyController
-from gateway.middleware import EdgeMiddleware
+from gateway.auth import csrf_guard
+from gateway.middleware import EdgeMiddleware, security_headers
 from gateway.openapi import document_problems
 from gateway.problems import DETAILS, handle
 from gateway.sessions import SessionStore
@@ -169,8 +170,10 @@ def create_app(
         ],
         lifespan=[lifespan],
         middleware=[EdgeMiddleware],
+        before_send=[security_headers],
         exception_handlers={Exception: handle},
         before_request=require_json,
+        guards=[csrf_guard],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(template_environment())),
         openapi_config=OpenAPIConfig(
             title="GDST-Plattform API",

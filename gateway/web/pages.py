@@ -102,13 +102,15 @@ class Pages(Controller):
         password = str(data.get("password", ""))[:MAX_FIELD]
         target = safe_next(data.get("next"))
         errors = FormErrors()
+        status = 400
         if not form_csrf_ok(request, auth, data.get("csrf_token")):
+            # refused like every other write without its token; the form stays filled in
             errors.general.append(_("Das Formular ist abgelaufen. Bitte senden Sie es erneut."))
+            status = 403
         if not email:
             errors.add("email", _("Bitte geben Sie Ihre E-Mail-Adresse ein."))
         if not password:
             errors.add("password", _("Bitte geben Sie Ihr Passwort ein."))
-        status = 400
         if not errors:
             try:
                 session_id, _csrf, _me = await log_in(request, email, password)
@@ -160,7 +162,8 @@ class Pages(Controller):
         password = str(data.get("password", ""))[:MAX_FIELD]
         confirm = str(data.get("password_confirm", ""))[:MAX_FIELD]
         errors = FormErrors()
-        if not form_csrf_ok(request, auth, data.get("csrf_token")):
+        csrf_ok = form_csrf_ok(request, auth, data.get("csrf_token"))
+        if not csrf_ok:
             errors.general.append(_("Das Formular ist abgelaufen. Bitte senden Sie es erneut."))
         if len(password) < 10:
             errors.add("password", _("Das Passwort muss mindestens 10 Zeichen lang sein."))
@@ -194,7 +197,7 @@ class Pages(Controller):
             request,
             "invitation.html",
             {"preview": preview, "token": token, "errors": errors},
-            status=422,
+            status=422 if csrf_ok else 403,
             auth=auth,
         )
 

@@ -35,6 +35,8 @@ class Settings:
     argon2_memory_kib: int = 65536
     rpc_timeout: float = 5.0
     login_max_failures: int = 5
+    # failed logins from one client address (any accounts) within the window before it waits
+    login_max_failures_per_client: int = 30
     login_window_seconds: int = 900
     session_ttl_seconds: int = 8 * 3600
     invitation_ttl_days: int = 14
@@ -68,6 +70,11 @@ class Settings:
             argon2_memory_kib=int(e.get("ARGON2_MEMORY_KIB") or d.argon2_memory_kib),
             rpc_timeout=float(e.get("RPC_TIMEOUT") or d.rpc_timeout),
             digest_time=e.get("DIGEST_TIME") or d.digest_time,
+            login_max_failures=int(e.get("LOGIN_MAX_FAILURES") or d.login_max_failures),
+            login_max_failures_per_client=int(
+                e.get("LOGIN_MAX_FAILURES_PER_CLIENT") or d.login_max_failures_per_client
+            ),
+            login_window_seconds=int(e.get("LOGIN_WINDOW_SECONDS") or d.login_window_seconds),
         )
 
     def with_(self, **changes: object) -> Settings:

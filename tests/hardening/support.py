@@ -7,11 +7,14 @@ to reach past "unknown id" into the services.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
+from services.runtime import mongo
 from tests.conftest import MINISTRY, Stack
 
 MEMBER = "kommune-15003@gdst.example"  # Magdeburg: AG Technik and AG Strategie
@@ -29,7 +32,7 @@ async def _created(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-async def seed(stack: Stack, text: str = "Beispiel") -> dict[str, str]:
+async def seed(stack: Stack, text: str = "Beispiel", *, webhook: bool = True) -> dict[str, str]:
     """One need (with solution, support comment and pilot), one published survey with a
     response, one poll over a proposed topic with a ballot; ids keyed by path parameter name."""
     ministry = await stack.login(MINISTRY)
@@ -130,11 +133,34 @@ async def seed(stack: Stack, text: str = "Beispiel") -> dict[str, str]:
         await _created(
             await member.put(f"/api/v1/polls/{poll['id']}/ballot", json={"choice": poll["options"][0]["id"]})
         )
-        webhook = await _created(
+        draft = await _created(
             await ministry.post(
-                "/api/v1/webhooks", json={"url": "https://hooks.example/gdst", "event_types": ["*"]}
+                "/api/v1/surveys",
+                json={
+                    "title": f"Entwurf {text}",
+                    "description": f"Noch nicht veröffentlicht {text}",
+                    "questions": [
+                        {
+                            "id": "wahl",
+                            "kind": "multiple",
+                            "label": f"Entwurfsfrage {text}",
+                            "options": [f"A {text}", "B"],
+                        },
+                    ],
+                    "audience": {"kind": "all_kommunen"},
+                    "respond_as": "organisation",
+                    "closes_at": later(),
+                },
             )
         )
+        hook = {"id": "unbekannt"}
+        if webhook:
+            # its deliveries to an unreachable host keep changing documents in the background
+            hook = await _created(
+                await ministry.post(
+                    "/api/v1/webhooks", json={"url": "https://hooks.example/gdst", "event_types": ["*"]}
+                )
+            )
         token = await _created(await member.post("/api/v1/tokens", json={"name": f"Token {text}"}))
         return {
             "need_id": need["id"],
@@ -145,9 +171,43 @@ async def seed(stack: Stack, text: str = "Beispiel") -> dict[str, str]:
             "group_id": GROUP,
             "org_id": me["organisation"]["id"],
             "person_id": me["id"],
-            "webhook_id": webhook["id"],
+            "webhook_id": hook["id"],
             "token_id": token["id"],
+            "draft_survey_id": draft["id"],
+            "question_id": "wahl",
         }
     finally:
         for client in (ministry, member, other):
             await client.aclose()
+
+
+async def database_digest(stack: Stack) -> dict[str, str]:
+    """A fingerprint of every document of the test's namespace, per collection, to show that a
+    refused request changed nothing (whatever services exist, also ones added later)."""
+    client = mongo.client(stack.settings.mongodb_url)
+    digest: dict[str, str] = {}
+    try:
+        prefix = stack.settings.names.database("")
+        for db_name in sorted(await client.list_database_names()):
+            if not db_name.startswith(prefix):
+                continue
+            db = client[db_name]
+            for collection in sorted(await db.list_collection_names()):
+                docs = await db[collection].find({}).to_list(None)
+                blob = repr(sorted(repr(sorted(d.items(), key=str)) for d in docs))
+                digest[f"{db_name}.{collection}"] = hashlib.sha256(blob.encode()).hexdigest()
+    finally:
+        await client.close()
+    return digest
+
+
+async def settled_digest(stack: Stack) -> dict[str, str]:
+    """The digest once background work (fan-out, mail, outbox relay) has come to rest."""
+    previous = await database_digest(stack)
+    for _ in range(60):
+        await asyncio.sleep(1.0)
+        current = await database_digest(stack)
+        if current == previous:
+            return current
+        previous = current
+    return previous
