@@ -18,6 +18,7 @@ from gateway.clients.directory import DirectoryClient
 from gateway.clients.notifications import NotificationsClient
 from gateway.i18n import gettext as _
 from gateway.web.forms import FormErrors
+from services.contracts.envelope import FieldError
 from services.runtime.errors import DomainError
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -182,7 +183,8 @@ class Pages(Controller):
                         {"detail": _(exc.detail or exc.title)},
                         status=exc.status,
                     )
-                errors.add_all(exc.errors, {"password"})
+                # the directory's password rules, in the page's language
+                errors.add_all([FieldError(e.field, _(e.message)) for e in exc.errors], {"password"})
                 if not exc.errors:
                     errors.general.append(_(exc.detail or exc.title))
             else:
