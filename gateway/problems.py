@@ -108,6 +108,14 @@ def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Re
     return problem_response(request, 400, "Der Inhalt ist kein gültiges JSON.")
 
 
+def _undecodable(exc: Exception) -> bool:
+    """Errors msgspec raises while decoding a body that Litestar passes on as they are: bytes
+    that are not UTF-8 inside a string, and nesting deeper than the decoder recurses."""
+    if isinstance(exc, UnicodeDecodeError):
+        return True
+    return isinstance(exc, RecursionError) and "deserializing" in str(exc)
+
+
 def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, DomainError):
         return problem_response(
@@ -126,6 +134,10 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
             log.error("http error %s: %s", exc.status_code, exc.detail)
             detail = ""
         return problem_response(request, exc.status_code, str(detail))
+    if _undecodable(exc):
+        return problem_response(
+            request, 400, "Der Inhalt ist kein gültiges JSON (UTF-8, nicht zu tief verschachtelt)."
+        )
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(request, 500, "Ein unerwarteter Fehler ist aufgetreten.")
 

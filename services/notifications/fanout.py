@@ -43,7 +43,7 @@ class FanOut:
     async def __call__(self, event: Event) -> None:
         try:
             data: dict[str, Any] = msgspec.json.decode(event.data)
-        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise Permanent(f"bad data: {exc}") from exc
         if not isinstance(data, dict):
             # `null` or a list where an object belongs: no retry makes it an object

@@ -91,7 +91,7 @@ class _Handler(Generic[Req]):
     async def _handle(self, data: bytes) -> Any:
         try:
             envelope = _envelope_decoder.decode(data)
-        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError) as exc:
+        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise errors.BadRequest("Die Anfrage ist kein gültiger Umschlag.") from exc
         if envelope.principal is None and not self.endpoint.anonymous:
             raise errors.Unauthorized("Für diese Aktion ist eine Anmeldung nötig.")
@@ -99,8 +99,9 @@ class _Handler(Generic[Req]):
             payload = self.decoder.decode(envelope.data)
         except msgspec.ValidationError as exc:
             raise errors.Invalid("Die Eingaben sind ungültig.", field_errors(exc)) from exc
-        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-            # msgspec reports bytes that are not UTF-8 inside a string as UnicodeDecodeError
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+            # msgspec reports bytes that are not UTF-8 inside a string as UnicodeDecodeError,
+            # and nesting deeper than it recurses as RecursionError
             raise errors.BadRequest("Die Anfrage ist kein gültiges JSON.") from exc
         return await self.endpoint.handler(envelope.principal, payload)
 

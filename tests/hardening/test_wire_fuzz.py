@@ -28,7 +28,7 @@ from services.runtime.consumer import EventConsumer
 from services.runtime.rpc import Endpoint
 from tests.conftest import MINISTRY, Stack
 from tests.hardening.support import MEMBER
-from tests.support.wire import hostile, json_values
+from tests.support.wire import DEEP, hostile, json_values
 
 pytestmark = pytest.mark.hardening
 
@@ -146,10 +146,11 @@ def _garbage_events(subject_type: str) -> st.SearchStrategy[bytes]:
 
     return st.one_of(
         st.binary(max_size=200),
+        st.just(DEEP),
         json_values().map(_encoder.encode),
         st.builds(
             event,
-            st.one_of(json_values().map(_encoder.encode), st.just(b"null"), st.just(b"[]")),
+            st.one_of(json_values().map(_encoder.encode), st.just(b"null"), st.just(b"[]"), st.just(DEEP)),
             st.sampled_from(["1", "2", "99"]),
         ),
     )
@@ -179,7 +180,7 @@ async def test_consumers_park_or_terminate_garbage_events_and_keep_consuming(
                 sent += 1
                 try:
                     key = f"{consumer.durable}:{_event_decoder.decode(raw).id}"
-                except (msgspec.ValidationError, msgspec.DecodeError):
+                except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError):
                     key = f"{consumer.durable}:seq:{ack.seq}"
                 # every consumer whose filter matches gets it, not only the one we aimed at
                 for other_service, other in _consumers(stack):

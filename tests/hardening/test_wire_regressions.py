@@ -3,6 +3,7 @@
 - Bytes that are not UTF-8 inside a JSON string make msgspec raise `UnicodeDecodeError`, not
   `DecodeError`: an endpoint answered 500 instead of 400, and the same bytes in an event's
   envelope ended a consumer's loop.
+- Nesting deeper than msgspec recurses raises `RecursionError`: the same 500 and dead consumer.
 - An event whose `data` is `null` or a list was retried twenty times with backoff by the
   notifications fan-out (AttributeError) instead of being parked at once.
 """
@@ -18,6 +19,7 @@ from nats.micro.request import ERROR_CODE_HEADER
 
 from services.contracts import directory as d
 from tests.conftest import Stack
+from tests.support.wire import DEEP
 
 pytestmark = pytest.mark.hardening
 
@@ -34,6 +36,10 @@ async def test_request_with_bytes_that_are_not_utf8_is_a_bad_request(stack: Stac
     # the same inside the envelope itself
     reply = await nc.request(subject, b'{"principal":{"person_id":"' + NOT_UTF8 + b'"}}', timeout=20)
     assert (reply.headers or {}).get(ERROR_CODE_HEADER) == "400"
+    # nesting deeper than the decoder recurses, in the data and in the envelope
+    for body in (b'{"data":' + DEEP + b"}", DEEP):
+        reply = await nc.request(subject, body, timeout=20)
+        assert (reply.headers or {}).get(ERROR_CODE_HEADER) == "400"
 
 
 async def _parked(stack: Stack, key_part: str) -> list[dict[str, object]]:
@@ -56,6 +62,8 @@ async def test_event_with_bytes_that_are_not_utf8_is_parked_and_the_consumer_goe
     )
     ack = await js.publish(subject, raw, headers={"Nats-Msg-Id": uuid.uuid4().hex})
     assert await _parked(stack, f"seq:{ack.seq}")
+    deep = await js.publish(subject, DEEP, headers={"Nats-Msg-Id": uuid.uuid4().hex})
+    assert await _parked(stack, f"seq:{deep.seq}")
     consumers = stack.processes["notifications"].consumers
     assert all(c._task is not None and not c._task.done() for c in consumers)
 

@@ -116,10 +116,15 @@ def mutated(draw: st.DrawFn, value: Any) -> bytes:
     return _encoder.encode([value])
 
 
+# nesting deeper than msgspec recurses (it raises RecursionError, not DecodeError)
+DEEP = b'{"a":' * 5000 + b"1" + b"}" * 5000
+
+
 def hostile(t: type[Any]) -> st.SearchStrategy[bytes]:
     """Bytes for a field of type `t`: random bytes, random JSON, valid and mutated values."""
     good = valid(mi.type_info(t))
     return st.one_of(
+        st.just(DEEP),
         st.binary(max_size=200),
         json_values().map(_encoder.encode),
         good.map(_encoder.encode),
