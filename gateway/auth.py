@@ -12,6 +12,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
+from gateway import i18n
 from gateway.sessions import COOKIE, Session
 from gateway.state import Gateway
 from services.contracts import directory as c
@@ -123,7 +124,7 @@ async def csrf_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
     if not submitted or not all(same(token, auth.session.csrf) for token in submitted):
         if connection.url.path.startswith("/api/"):
             raise PermissionDeniedException("Der CSRF-Token fehlt oder ist ungültig (Header X-CSRF-Token).")
-        raise PermissionDeniedException(CSRF_EXPIRED)
+        raise PermissionDeniedException(i18n.gettext(CSRF_EXPIRED))
 
 
 async def page_login(request: Request[Any, Any, Any]) -> tuple[Auth, Principal]:
