@@ -18,6 +18,7 @@ from typing import Any
 
 import hypothesis
 import msgspec
+import nats.js.errors
 import pytest
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import strategies as st
@@ -27,13 +28,14 @@ from services.contracts.envelope import Event, Principal
 from services.runtime.consumer import EventConsumer
 from services.runtime.rpc import Endpoint
 from tests.conftest import MINISTRY, Stack
-from tests.hardening.support import MEMBER
-from tests.support.wire import DEEP, hostile, json_values
+from tests.hardening.support import MEMBER, seed
+from tests.support.wire import DEEP, hostile, json_values, mutated
 
 pytestmark = pytest.mark.hardening
 
 MESSAGES_PER_ENDPOINT = 12
 EVENTS_PER_CONSUMER = 12
+MUTATIONS_PER_EVENT = 6
 _encoder = msgspec.json.Encoder()
 _event_decoder = msgspec.json.Decoder(Event)
 
@@ -162,6 +164,7 @@ async def test_consumers_park_or_terminate_garbage_events_and_keep_consuming(
     js = stack.processes["directory"].js
     names = stack.settings.names
     # a subscription to everything, so the webhook consumer does real work on the garbage too
+    await seed(stack, webhook=False)
     ministry = await stack.login(MINISTRY)
     hook = await ministry.post(
         "/api/v1/webhooks", json={"url": "https://hooks.example/all", "event_types": ["*"]}
@@ -170,22 +173,34 @@ async def test_consumers_park_or_terminate_garbage_events_and_keep_consuming(
     await ministry.aclose()
     expected: dict[str, list[tuple[EventConsumer, str]]] = {}
     sent = 0
+
+    async def publish(subject: str, raw: bytes) -> None:
+        nonlocal sent
+        ack = await js.publish(subject, raw, headers={"Nats-Msg-Id": uuid.uuid4().hex})
+        sent += 1
+        try:
+            event_id = _event_decoder.decode(raw).id
+        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+            event_id = None
+        # every consumer whose filter matches gets it, not only the one aimed at
+        for service, consumer in _consumers(stack):
+            if any(_matches(f, subject) for f in consumer.subjects):
+                key = f"{consumer.durable}:{event_id}" if event_id else f"{consumer.durable}:seq:{ack.seq}"
+                expected.setdefault(service, []).append((consumer, key))
+
     for _, consumer in _consumers(stack):
         for pattern in consumer.subjects:
             subject = _concrete(pattern)
             event_type = subject.removeprefix(f"{names.namespace}.events.")
-            events = await asyncio.to_thread(_examples, _garbage_events(event_type), EVENTS_PER_CONSUMER)
-            for raw in events:
-                ack = await js.publish(subject, raw, headers={"Nats-Msg-Id": uuid.uuid4().hex})
-                sent += 1
-                try:
-                    key = f"{consumer.durable}:{_event_decoder.decode(raw).id}"
-                except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-                    key = f"{consumer.durable}:seq:{ack.seq}"
-                # every consumer whose filter matches gets it, not only the one we aimed at
-                for other_service, other in _consumers(stack):
-                    if any(_matches(f, subject) for f in other.subjects):
-                        expected.setdefault(other_service, []).append((other, key))
+            for raw in await asyncio.to_thread(_examples, _garbage_events(event_type), EVENTS_PER_CONSUMER):
+                await publish(subject, raw)
+    # real events of every type the platform emitted while the seed ran, with their data spoilt
+    real = await _real_events(stack)
+    for subject, event in real.items():
+        data = msgspec.json.decode(event.data)
+        for spoilt in await asyncio.to_thread(_examples, mutated(data), MUTATIONS_PER_EVENT):
+            copy = msgspec.structs.replace(event, id=uuid.uuid4().hex, data=msgspec.Raw(spoilt))
+            await publish(subject, _encoder.encode(copy))
     # each event ends recorded: parked (undecodable or unusable) or handled; none is retried
     # forever, none kills the consumer
     missing: list[str] = []
@@ -202,12 +217,32 @@ async def test_consumers_park_or_terminate_garbage_events_and_keep_consuming(
     parked = 0
     for service in expected:
         parked += await stack.processes[service].db["processed_events"].count_documents({"parked": True})
+    figures.record("wire fuzzing", "event types mutated from real events", len(real))
     figures.record("wire fuzzing", "garbage events published", sent)
     figures.record("wire fuzzing", "events parked", parked)
     figures.record("wire fuzzing", "garbage events neither parked nor handled", len(missing))
     figures.record("wire fuzzing", "consumers crashed", len(stopped))
     assert not stopped, f"consumers stopped: {stopped}"
     assert not missing, f"{len(missing)} events neither parked nor handled, e.g. {missing[:5]}"
+
+
+async def _real_events(stack: Stack) -> dict[str, Event]:
+    """One event of each subject found in the stream (what the services really published)."""
+    js = stack.processes["directory"].js
+    stream = stack.settings.names.event_stream
+    info = await js.stream_info(stream)
+    found: dict[str, Event] = {}
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        try:
+            msg = await js.get_msg(stream, seq)
+        except nats.js.errors.NotFoundError:  # a gap (deleted message)
+            continue
+        if msg.subject and msg.subject not in found and msg.data:
+            try:
+                found[msg.subject] = _event_decoder.decode(msg.data)
+            except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+                continue  # (our own garbage from earlier in this test)
+    return found
 
 
 def _matches(pattern: str, subject: str) -> bool:
