@@ -25,6 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from services.runtime.settings import Settings
 from tests.conftest import MINISTRY, Stack
 from tests.hardening.support import MEMBER, seed
 
@@ -33,6 +34,13 @@ pytestmark = pytest.mark.hardening
 # examples per operation and role: 2 roles × ~70 operations × 20 ≥ 2,000 requests in total
 EXAMPLES = 20
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """More patience than the default five seconds: on a machine shared by many test runs a
+    slow answer would be a 504 here, which says nothing about the input the fuzzer sent."""
+    return settings.with_(rpc_timeout=30.0)
 
 
 @dataclass
