@@ -8,13 +8,16 @@ to reach past "unknown id" into the services.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from services.runtime import mongo
+from services.runtime.natsconn import Connection, connect
 from tests.conftest import MINISTRY, Stack
 
 MEMBER = "kommune-15003@gdst.example"  # Magdeburg: AG Technik and AG Strategie
@@ -211,3 +214,16 @@ async def settled_digest(stack: Stack) -> dict[str, str]:
             return current
         previous = current
     return previous
+
+
+@contextlib.asynccontextmanager
+async def wire_client(stack: Stack) -> AsyncIterator[Connection]:
+    """A NATS connection of the test's own for hostile messages (not a service's, so a broken
+    reply cannot disturb the service under test). It stands where the gateway stands, the one
+    client that calls every endpoint: when processes get NATS users with subject permissions,
+    this is the place for the gateway's credentials."""
+    conn = await connect(stack.settings.nats_url, f"{stack.settings.namespace}-hardening")
+    try:
+        yield conn
+    finally:
+        await conn.close()

@@ -28,7 +28,7 @@ from services.contracts.envelope import Event, Principal
 from services.runtime.consumer import EventConsumer
 from services.runtime.rpc import Endpoint
 from tests.conftest import MINISTRY, Stack
-from tests.hardening.support import MEMBER, seed
+from tests.hardening.support import MEMBER, seed, wire_client
 from tests.support.wire import DEEP, hostile, json_values, mutated
 
 pytestmark = pytest.mark.hardening
@@ -87,7 +87,13 @@ async def test_every_endpoint_answers_hostile_requests_with_4xx_and_keeps_servin
         await _principal(stack, MINISTRY),
         None,
     ]
-    nc = stack.processes["directory"].conn.nc
+    async with wire_client(stack) as conn:
+        await _send_hostile_requests(stack, conn.nc, principals, figures)
+
+
+async def _send_hostile_requests(
+    stack: Stack, nc: Any, principals: list[Principal | None], figures: Any
+) -> None:
     names = stack.settings.names
     outcomes: Counter[str] = Counter()
     crashes: list[str] = []
@@ -161,7 +167,11 @@ def _garbage_events(subject_type: str) -> st.SearchStrategy[bytes]:
 async def test_consumers_park_or_terminate_garbage_events_and_keep_consuming(
     stack: Stack, figures: Any
 ) -> None:
-    js = stack.processes["directory"].js
+    async with wire_client(stack) as conn:
+        await _publish_garbage_events(stack, conn.nc.jetstream(timeout=10.0), figures)
+
+
+async def _publish_garbage_events(stack: Stack, js: Any, figures: Any) -> None:
     names = stack.settings.names
     # a subscription to everything, so the webhook consumer does real work on the garbage too
     await seed(stack, webhook=False)
@@ -195,7 +205,7 @@ async def test_consumers_park_or_terminate_garbage_events_and_keep_consuming(
             for raw in await asyncio.to_thread(_examples, _garbage_events(event_type), EVENTS_PER_CONSUMER):
                 await publish(subject, raw)
     # real events of every type the platform emitted while the seed ran, with their data spoilt
-    real = await _real_events(stack)
+    real = await _real_events(stack, js)
     for subject, event in real.items():
         data = msgspec.json.decode(event.data)
         for spoilt in await asyncio.to_thread(_examples, mutated(data), MUTATIONS_PER_EVENT):
@@ -226,9 +236,8 @@ async def test_consumers_park_or_terminate_garbage_events_and_keep_consuming(
     assert not missing, f"{len(missing)} events neither parked nor handled, e.g. {missing[:5]}"
 
 
-async def _real_events(stack: Stack) -> dict[str, Event]:
+async def _real_events(stack: Stack, js: Any) -> dict[str, Event]:
     """One event of each subject found in the stream (what the services really published)."""
-    js = stack.processes["directory"].js
     stream = stack.settings.names.event_stream
     info = await js.stream_info(stream)
     found: dict[str, Event] = {}

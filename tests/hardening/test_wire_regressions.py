@@ -13,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from nats.micro.request import ERROR_CODE_HEADER
 
 from services.contracts import directory as d
 from tests.conftest import Stack
+from tests.hardening.support import wire_client
 from tests.support.wire import DEEP
 
 pytestmark = pytest.mark.hardening
@@ -27,7 +29,11 @@ NOT_UTF8 = b"\xb4\xff"
 
 
 async def test_request_with_bytes_that_are_not_utf8_is_a_bad_request(stack: Stack) -> None:
-    nc = stack.processes["directory"].conn.nc
+    async with wire_client(stack) as conn:
+        await _bad_requests(stack, conn.nc)
+
+
+async def _bad_requests(stack: Stack, nc: Any) -> None:
     # logging in needs no principal, so the data is decoded
     subject = stack.settings.names.rpc("directory", d.Endpoints.AUTHENTICATE)
     body = b'{"data":{"email":"a' + NOT_UTF8 + b'","password":"x"}}'
@@ -54,7 +60,11 @@ async def _parked(stack: Stack, key_part: str) -> list[dict[str, object]]:
 
 
 async def test_event_with_bytes_that_are_not_utf8_is_parked_and_the_consumer_goes_on(stack: Stack) -> None:
-    js = stack.processes["needs"].js
+    async with wire_client(stack) as conn:
+        await _bad_event(stack, conn.nc.jetstream(timeout=10.0))
+
+
+async def _bad_event(stack: Stack, js: Any) -> None:
     names = stack.settings.names
     subject = names.event_subject("need.supported")
     raw = (
@@ -70,7 +80,6 @@ async def test_event_with_bytes_that_are_not_utf8_is_parked_and_the_consumer_goe
 
 @pytest.mark.parametrize("data", [b"null", b"[1, 2]"])
 async def test_event_whose_data_is_not_an_object_is_parked_at_once(stack: Stack, data: bytes) -> None:
-    js = stack.processes["needs"].js
     event_id = uuid.uuid4().hex
     raw = (
         b'{"id":"'
@@ -81,8 +90,9 @@ async def test_event_whose_data_is_not_an_object_is_parked_at_once(stack: Stack,
         + data
         + b"}"
     )
-    await js.publish(
-        stack.settings.names.event_subject("need.supported"), raw, headers={"Nats-Msg-Id": event_id}
-    )
+    async with wire_client(stack) as conn:
+        await conn.nc.jetstream(timeout=10.0).publish(
+            stack.settings.names.event_subject("need.supported"), raw, headers={"Nats-Msg-Id": event_id}
+        )
     parked = await _parked(stack, event_id)
     assert parked and "unbrauchbare Daten" in str(parked[0]["reason"])
