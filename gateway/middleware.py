@@ -39,6 +39,11 @@ async def security_headers(message: Message, scope: Scope) -> None:
         headers = list(message.get("headers", []))
         present = {bytes(k).lower() for k, _ in headers}
         headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+        # pages and API answers hold what a Kommune or the Land said: a shared office computer
+        # must not show them from its cache after logout (the back button); files may be cached
+        path = str(scope.get("path", ""))
+        if b"cache-control" not in present and not path.startswith("/static/"):
+            headers.append((b"cache-control", b"no-store"))
         message["headers"] = headers
 
 

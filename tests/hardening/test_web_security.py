@@ -154,6 +154,9 @@ class TestHeaders:
             assert h.get("x-frame-options") == "DENY", where
             assert "camera=()" in h.get("permissions-policy", ""), where
             assert h.get("cross-origin-opener-policy") == "same-origin", where
+            if not response.request.url.path.startswith("/static/"):
+                # nothing said on the platform stays in a shared computer's cache after logout
+                assert "no-store" in h.get("cache-control", ""), where
 
     async def test_no_page_has_an_inline_script_the_csp_would_block(self, stack: Stack) -> None:
         known = await seed(stack, webhook=False)
