@@ -24,7 +24,7 @@ FERRETDB_STAMP := .tools/bin/.ferretdb-$(FERRETDB_VERSION)
 NPM_STAMP := frontend/node_modules/.gdst-installed
 VENDOR_STAMP := gateway/static/vendor/.gdst-copied
 
-.PHONY: help setup test-deps run lint test bench
+.PHONY: help setup test-deps run lint test bench check-hardening
 
 help:
 	@echo "make setup      Python venv, FerretDB $(FERRETDB_VERSION), front-end assets (idempotent)"
@@ -32,6 +32,7 @@ help:
 	@echo "make run        start the platform locally on http://127.0.0.1:8000 (Ctrl-C stops it)"
 	@echo "make lint       ruff check, ruff format --check, mypy, lint-imports"
 	@echo "make test       setup, test-deps, lint, then pytest (extra arguments: PYTEST_ARGS=...)"
+	@echo "make check-hardening  only the hardening tests (marker hardening); prints their figures"
 	@echo "make bench      measure similarity quality, recount speed and notification fan-out"
 
 setup: $(VENV_STAMP) $(FERRETDB_STAMP) $(VENDOR_STAMP)
@@ -94,6 +95,11 @@ test: setup test-deps lint
 		echo "make test: pytest collected no tests (exit code 5); this counts as a failure" >&2; \
 	fi; \
 	exit $$status
+
+# fuzzing, web security, authorisation, faults, privacy: everything marked `hardening`; the
+# figures they record are printed at the end (and written to var/figures.json)
+check-hardening: setup test-deps
+	$(BIN)/pytest -m hardening $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python -m bench.run

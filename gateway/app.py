@@ -40,8 +40,10 @@ from gateway.api.privacy import PrivacyController
 from gateway.api.session import SessionController, TokenController
 from gateway.api.spotlights import SpotlightController
 from gateway.api.surveys import SurveyController
-from gateway.middleware import EdgeMiddleware
+from gateway.auth import csrf_guard
+from gateway.middleware import EdgeMiddleware, security_headers
 from gateway.observability import ObservabilityMiddleware, metrics_endpoint
+from gateway.openapi import document_problems
 from gateway.problems import DETAILS, handle
 from gateway.sessions import SessionStore
 from gateway.state import Gateway
@@ -156,7 +158,7 @@ def create_app(
             if owned:
                 await conn.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             healthz,
             readyz,
@@ -199,8 +201,10 @@ def create_app(
         ],
         lifespan=[lifespan],
         middleware=[ObservabilityMiddleware, EdgeMiddleware],
+        before_send=[security_headers],
         exception_handlers={Exception: handle},
         before_request=require_json,
+        guards=[csrf_guard],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(template_environment())),
         openapi_config=OpenAPIConfig(
             title="GDST-Plattform API",
@@ -214,3 +218,6 @@ def create_app(
         response_cache_config=ResponseCacheConfig(),
         debug=False,
     )
+    # every route is registered by now: the schema is built once and keeps the problem answers
+    document_problems(app.openapi_schema)
+    return app

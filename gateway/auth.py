@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
 
+from gateway import i18n
 from gateway.sessions import COOKIE, Session
 from gateway.state import Gateway
 from services.contracts import directory as c
@@ -85,6 +88,43 @@ def form_csrf_ok(request: Request[Any, Any, Any], auth: Auth, submitted: str | N
     if auth.session is not None:
         return same(submitted, auth.session.csrf)
     return same(submitted, request.cookies.get(PRE_SESSION_COOKIE))
+
+
+CSRF_EXEMPT = "csrf_exempt"
+CSRF_EXPIRED = "Das Formular ist abgelaufen oder der CSRF-Token fehlt. Bitte laden Sie die Seite neu und senden Sie es erneut."
+FORM_MEDIA = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def csrf_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """App-wide guard: every state-changing request made with a session cookie carries that
+    session's CSRF token (header `X-CSRF-Token`, or the form field `csrf_token`), whatever the
+    handler does, so a page or endpoint added later cannot forget it. Bearer tokens need none (a
+    browser never sends them on its own); requests without a session are checked by the few
+    handlers that accept them (login, invitation), with the pre-session cookie.
+
+    A handler may opt out with `opt={CSRF_EXEMPT: True}`: only the JSON login, which replaces
+    whatever session the client had and cannot be sent cross-site (JSON only, see app.py)."""
+    if connection.scope.get("method", "GET") in SAFE_METHODS or not isinstance(connection, Request):
+        return
+    if handler.opt.get(CSRF_EXEMPT):
+        return
+    auth = await resolve(connection)
+    if auth.via != "session" or auth.session is None:
+        return
+    # every token sent must be the session's, and at least one must be sent
+    submitted: list[str | None] = []
+    if CSRF_HEADER in connection.headers:
+        submitted.append(connection.headers.get(CSRF_HEADER))
+    media = connection.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media in FORM_MEDIA:
+        form = await connection.form()
+        if "csrf_token" in form or not submitted:
+            value = form.get("csrf_token")
+            submitted.append(value if isinstance(value, str) else None)
+    if not submitted or not all(same(token, auth.session.csrf) for token in submitted):
+        if connection.url.path.startswith("/api/"):
+            raise PermissionDeniedException("Der CSRF-Token fehlt oder ist ungültig (Header X-CSRF-Token).")
+        raise PermissionDeniedException(i18n.gettext(CSRF_EXPIRED))
 
 
 async def page_login(request: Request[Any, Any, Any]) -> tuple[Auth, Principal]:

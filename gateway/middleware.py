@@ -1,4 +1,4 @@
-"""ASGI middleware: choose the language per request and add security headers to every response."""
+"""ASGI middleware choosing the language per request, and the hook adding security headers to every response."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    # a page opened from another site gets no handle on ours (window.opener), and the other way
+    (b"cross-origin-opener-policy", b"same-origin"),
 ]
 
 
@@ -28,6 +30,21 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return str(value.decode("latin-1"))
     return None
+
+
+async def security_headers(message: Message, scope: Scope) -> None:
+    """`before_send` hook of the app: unlike route middleware it also sees the answers the
+    router gives itself (404 for an unknown address, 405), which must carry the headers too."""
+    if message["type"] == "http.response.start":
+        headers = list(message.get("headers", []))
+        present = {bytes(k).lower() for k, _ in headers}
+        headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+        # pages and API answers hold what a Kommune or the Land said: a shared office computer
+        # must not show them from its cache after logout (the back button); files may be cached
+        path = str(scope.get("path", ""))
+        if b"cache-control" not in present and not path.startswith("/static/"):
+            headers.append((b"cache-control", b"no-store"))
+        message["headers"] = headers
 
 
 class EdgeMiddleware:
@@ -50,15 +67,7 @@ class EdgeMiddleware:
                 lang_cookie = jar[i18n.COOKIE].value
         token = i18n.current.set(i18n.choose(lang_cookie, _header(scope, b"accept-language")))
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {k.lower() for k, _ in headers}
-                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
-                message["headers"] = headers
-            await send(message)
-
         try:
-            await self.app(scope, receive, send_with_headers)
+            await self.app(scope, receive, send)
         finally:
             i18n.current.reset(token)

@@ -110,6 +110,14 @@ def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Re
     return problem_response(request, 400, "Der Inhalt ist kein gültiges JSON.")
 
 
+def _undecodable(exc: Exception) -> bool:
+    """Errors msgspec raises while decoding a body that Litestar passes on as they are: bytes
+    that are not UTF-8 inside a string, and nesting deeper than the decoder recurses."""
+    if isinstance(exc, UnicodeDecodeError):
+        return True
+    return isinstance(exc, RecursionError) and "deserializing" in str(exc)
+
+
 def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if isinstance(exc, DomainError):
         return problem_response(
@@ -128,6 +136,10 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
             log.error("http error %s: %s", exc.status_code, exc.detail)
             detail = ""
         return problem_response(request, exc.status_code, str(detail))
+    if _undecodable(exc):
+        return problem_response(
+            request, 400, "Der Inhalt ist kein gültiges JSON (UTF-8, nicht zu tief verschachtelt)."
+        )
     if isinstance(exc, _BUS_UNAVAILABLE):
         # NATS away or restarting (sessions live in its KV store): say so, with a retry hint
         log.warning("nats unavailable on %s %s: %r", request.method, request.url.path, exc)

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.openapi import ResponseSpec
 
 from gateway.api.schemas import Readiness
 from gateway.auth import gateway_of
@@ -17,7 +18,12 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", summary="Readiness: NATS, the databases and every service answer", tags=["Betrieb"])
+@get(
+    "/readyz",
+    summary="Readiness: NATS, the databases and every service answer",
+    tags=["Betrieb"],
+    responses={503: ResponseSpec(Readiness, description="Nicht bereit; `checks` nennt, was fehlt")},
+)
 async def readyz(request: Request[Any, Any, Any]) -> Response[Readiness]:
     gw = gateway_of(request)
     checks: dict[str, str] = {"nats": "ok" if gw.conn.nc.is_connected else "nicht verbunden"}

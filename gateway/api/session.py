@@ -10,7 +10,7 @@ from litestar.di import Provide
 from litestar.params import Parameter
 
 from gateway.api.schemas import LoginRequest, LoginResponse
-from gateway.auth import api_principal, gateway_of, resolve
+from gateway.auth import CSRF_EXEMPT, api_principal, gateway_of, resolve
 from gateway.clients.directory import DirectoryClient
 from gateway.sessions import COOKIE
 from gateway.state import Gateway
@@ -55,6 +55,7 @@ class SessionController(Controller):
         description="Gibt die Person und den CSRF-Token zurück und setzt das Sitzungs-Cookie. "
         "401 bei unbekannter E-Mail oder falschem Passwort (gleiche Meldung), 429 nach "
         "wiederholten Fehlversuchen.",
+        opt={CSRF_EXEMPT: True},
     )
     async def login(self, request: Request[Any, Any, Any], data: LoginRequest) -> Response[LoginResponse]:
         session_id, csrf, me = await log_in(request, data.email, data.password)

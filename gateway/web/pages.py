@@ -18,6 +18,7 @@ from gateway.clients.directory import DirectoryClient
 from gateway.clients.notifications import NotificationsClient
 from gateway.i18n import gettext as _
 from gateway.web.forms import FormErrors
+from services.contracts.envelope import FieldError
 from services.runtime.errors import DomainError
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -102,13 +103,15 @@ class Pages(Controller):
         password = str(data.get("password", ""))[:MAX_FIELD]
         target = safe_next(data.get("next"))
         errors = FormErrors()
+        status = 400
         if not form_csrf_ok(request, auth, data.get("csrf_token")):
+            # refused like every other write without its token; the form stays filled in
             errors.general.append(_("Das Formular ist abgelaufen. Bitte senden Sie es erneut."))
+            status = 403
         if not email:
             errors.add("email", _("Bitte geben Sie Ihre E-Mail-Adresse ein."))
         if not password:
             errors.add("password", _("Bitte geben Sie Ihr Passwort ein."))
-        status = 400
         if not errors:
             try:
                 session_id, _csrf, _me = await log_in(request, email, password)
@@ -160,7 +163,8 @@ class Pages(Controller):
         password = str(data.get("password", ""))[:MAX_FIELD]
         confirm = str(data.get("password_confirm", ""))[:MAX_FIELD]
         errors = FormErrors()
-        if not form_csrf_ok(request, auth, data.get("csrf_token")):
+        csrf_ok = form_csrf_ok(request, auth, data.get("csrf_token"))
+        if not csrf_ok:
             errors.general.append(_("Das Formular ist abgelaufen. Bitte senden Sie es erneut."))
         if len(password) < 10:
             errors.add("password", _("Das Passwort muss mindestens 10 Zeichen lang sein."))
@@ -179,7 +183,8 @@ class Pages(Controller):
                         {"detail": _(exc.detail or exc.title)},
                         status=exc.status,
                     )
-                errors.add_all(exc.errors, {"password"})
+                # the directory's password rules, in the page's language
+                errors.add_all([FieldError(e.field, _(e.message)) for e in exc.errors], {"password"})
                 if not exc.errors:
                     errors.general.append(_(exc.detail or exc.title))
             else:
@@ -194,7 +199,7 @@ class Pages(Controller):
             request,
             "invitation.html",
             {"preview": preview, "token": token, "errors": errors},
-            status=422,
+            status=422 if csrf_ok else 403,
             auth=auth,
         )
 

@@ -30,6 +30,7 @@ def build_service(settings: Settings, repo: DirectoryRepository) -> DirectorySer
         Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
         invitation_ttl=timedelta(days=settings.invitation_ttl_days),
         login_max_failures=settings.login_max_failures,
+        login_max_failures_per_client=settings.login_max_failures_per_client,
         login_window=timedelta(seconds=settings.login_window_seconds),
     )
 

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 from services.contracts import directory as c
 from services.contracts import privacy as pv
 from services.contracts import stats as st
-from services.contracts.envelope import ROLE_ADMIN, Principal
+from services.contracts.envelope import ROLE_ADMIN, FieldError, Principal
+from services.directory import password_policy
 from services.directory.passwords import Passwords
 from services.directory.register import land
 from services.directory.repository import DirectoryRepository
@@ -66,6 +67,15 @@ def person_view(doc: Document) -> c.Person:
     )
 
 
+def check_password(password: str, email: str, name: str) -> None:
+    """Refuse a password the policy does not accept, with every reason on the field."""
+    found = password_policy.problems(password, email, name)
+    if found:
+        raise Invalid(
+            "Das Passwort erfüllt die Regeln nicht.", [FieldError("password", message) for message in found]
+        )
+
+
 def principal_of(doc: Document) -> Principal:
     return Principal(person_id=doc["_id"], organisation_id=doc["organisation_id"], roles=tuple(doc["roles"]))
 
@@ -78,12 +88,14 @@ class DirectoryService:
         *,
         invitation_ttl: timedelta = timedelta(days=14),
         login_max_failures: int = 5,
+        login_max_failures_per_client: int = 30,
         login_window: timedelta = timedelta(minutes=15),
     ) -> None:
         self.repo = repo
         self.passwords = passwords
         self.invitation_ttl = invitation_ttl
         self.login_max_failures = login_max_failures
+        self.login_max_failures_per_client = login_max_failures_per_client
         self.login_window = login_window
         # set by the composition root: publishes a written document's outbox at once
         self.on_outbox: OutboxHook = ignore_outbox
@@ -194,6 +206,7 @@ class DirectoryService:
             assert doc is not None
             return person_view(doc)
         await self._check_new_person(caller, req.organisation_id, list(req.roles))
+        check_password(req.password, req.email, req.name)
         password_hash = await self.passwords.hash(req.password)
         doc, _ = await self._new_person(
             normalise_email(req.email),
@@ -276,6 +289,7 @@ class DirectoryService:
 
     async def accept_invitation(self, req: c.AcceptInvitation) -> c.Person:
         invitation, person = await self._open_invitation(req.token)
+        check_password(req.password, person["email"], person["name"])
         password_hash = await self.passwords.hash(req.password)
         event = outbox_entry(
             c.EVENT_PERSON_ACTIVATED,
@@ -292,24 +306,47 @@ class DirectoryService:
 
     # login ----------------------------------------------------------------------------
 
+    def _throttle(self, failures: Document | None, limit: int, now: datetime, message: str) -> None:
+        if failures is None:
+            return
+        first = _aware(failures["first_at"])
+        if first >= now - self.login_window and failures["count"] >= limit:
+            wait = int((first + self.login_window - now).total_seconds()) + 1
+            minutes = max(1, -(-wait // 60))
+            raise TooManyRequests(
+                f"{message} Bitte warten Sie {minutes} {'Minute' if minutes == 1 else 'Minuten'} "
+                "und versuchen Sie es dann erneut.",
+                retry_after=wait,
+            )
+
     async def authenticate(self, req: c.Authenticate) -> c.Authenticated:
         email = normalise_email(req.email)
         now = _now()
+        # one account (lockout against guessing its password) and one client address
+        # (against trying a few passwords on many accounts); the client's counter is not reset
+        # by a success, or one valid login would let it go on
+        client_key = f"client:{req.client}" if req.client else None
+        client_failures = await self.repo.login_failures_for(client_key) if client_key else None
+        self._throttle(
+            client_failures,
+            self.login_max_failures_per_client,
+            now,
+            "Zu viele fehlgeschlagene Anmeldeversuche von diesem Anschluss.",
+        )
         failures = await self.repo.login_failures_for(email)
-        if failures is not None:
-            first = _aware(failures["first_at"])
-            if first >= now - self.login_window and failures["count"] >= self.login_max_failures:
-                wait = int((first + self.login_window - now).total_seconds()) + 1
-                raise TooManyRequests(
-                    "Zu viele fehlgeschlagene Anmeldeversuche. Bitte warten Sie "
-                    f"{max(1, wait // 60)} Minute(n) und versuchen Sie es dann erneut.",
-                    retry_after=wait,
-                )
+        self._throttle(
+            failures,
+            self.login_max_failures,
+            now,
+            "Zu viele fehlgeschlagene Anmeldeversuche für dieses Konto; es ist vorübergehend gesperrt.",
+        )
         person_id = await self.repo.person_id_for_email(email)
         person = await self.repo.person(person_id) if person_id else None
         stored = person.get("password_hash") if person and person.get("active") else None
         if not await self.passwords.verify(stored, req.password) or person is None:
             await self.repo.record_login_failure(email, now, now - self.login_window)
+            if client_key:
+                await self.repo.record_login_failure(client_key, now, now - self.login_window)
             raise Unauthorized(LOGIN_FAILED)
         if failures is not None:
             await self.repo.clear_login_failures(email)

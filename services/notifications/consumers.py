@@ -35,7 +35,7 @@ class InvitationMails:
     async def __call__(self, event: Event) -> None:
         try:
             data = self._decoder.decode(event.data)
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise Permanent(f"bad person.invited data: {exc}") from exc
         key = f"email:{event.id}:{data.email}"
         now = datetime.now(UTC)

@@ -43,14 +43,17 @@ class FanOut:
     async def __call__(self, event: Event) -> None:
         try:
             data: dict[str, Any] = msgspec.json.decode(event.data)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise Permanent(f"bad data: {exc}") from exc
+        if not isinstance(data, dict):
+            # `null` or a list where an object belongs: no retry makes it an object
+            raise Permanent(f"unbrauchbare Daten in {event.type}: kein Objekt")
         try:
             audience = await self.resolver.resolve(event.type, data)
             if not audience.people:
                 return
             message = compose(event.type, data, audience.context)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             # the event lacks what its type promises: no retry will change that
             raise Permanent(f"unbrauchbare Daten in {event.type}: {exc!r}") from exc
         now = datetime.now(UTC)

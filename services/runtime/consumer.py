@@ -123,7 +123,9 @@ class EventConsumer:
     async def process(self, msg: Msg) -> None:
         try:
             event = _decoder.decode(msg.data)
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+            # (msgspec reports bytes that are not UTF-8 inside a string as UnicodeDecodeError and
+            # too deep nesting as RecursionError; uncaught, either would end the consumer's loop)
             log.error("undecodable event on %s: %s", msg.subject, exc)
             sequence = msg.metadata.sequence.stream if msg.metadata else 0
             await self._park(

@@ -45,5 +45,15 @@ def configure(process_name: str, level: str = "INFO", as_json: bool = True) -> N
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # nats-py logs every reconnect attempt at error level; our own callbacks report it once
-    logging.getLogger("nats").setLevel(logging.CRITICAL)
+    quiet_libraries()
+
+
+# nats-py logs every reconnect attempt at error level; our own callbacks report it once.
+# httpx logs every request's full URL at INFO: webhook URLs may carry the receiver's secret
+# (tokens in the query), and what matters about a delivery is logged by the sender itself.
+QUIET_LIBRARIES = {"nats": logging.CRITICAL, "httpx": logging.WARNING, "httpcore": logging.WARNING}
+
+
+def quiet_libraries() -> None:
+    for name, level in QUIET_LIBRARIES.items():
+        logging.getLogger(name).setLevel(level)

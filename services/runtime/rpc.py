@@ -146,7 +146,7 @@ class _Handler(Generic[Req]):
     async def _handle(self, data: bytes) -> Any:
         try:
             envelope = _envelope_decoder.decode(data)
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise errors.BadRequest("Die Anfrage ist kein gültiger Umschlag.") from exc
         if envelope.principal is None and not self.endpoint.anonymous:
             raise errors.Unauthorized("Für diese Aktion ist eine Anmeldung nötig.")
@@ -157,7 +157,9 @@ class _Handler(Generic[Req]):
             payload = self.decoder.decode(envelope.data)
         except msgspec.ValidationError as exc:
             raise errors.Invalid("Die Eingaben sind ungültig.", field_errors(exc)) from exc
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+            # msgspec reports bytes that are not UTF-8 inside a string as UnicodeDecodeError,
+            # and nesting deeper than it recurses as RecursionError
             raise errors.BadRequest("Die Anfrage ist kein gültiges JSON.") from exc
         return await self.endpoint.handler(envelope.principal, payload)
 
@@ -172,9 +174,14 @@ async def _respond_error(req: MicroRequest, status: int, body: ErrorBody) -> Non
 class RpcServer:
     """A micro service with its endpoints; `stop()` waits for requests already running."""
 
-    def __init__(self, service: Service, tasks: set[asyncio.Task[None]]) -> None:
+    def __init__(
+        self, service: Service, tasks: set[asyncio.Task[None]], endpoints: Sequence[Endpoint[Any]] = ()
+    ) -> None:
         self.service = service
         self._tasks = tasks
+        # what this process answers, with the request types it decodes (for tooling and the
+        # wire fuzz tests, which iterate them instead of keeping a list of their own)
+        self.endpoints = tuple(endpoints)
 
     async def stop(self, grace: float = 5.0) -> None:
         # Drain instead of micro's own stop, which only unsubscribes and so drops requests still
@@ -223,7 +230,7 @@ async def serve(
                 handler=_Handler(ep, tasks, service, internal=True),
             )
         )
-    return RpcServer(micro, tasks)
+    return RpcServer(micro, tasks, endpoints)
 
 
 class RpcClient:

@@ -38,6 +38,8 @@ class Settings:
     argon2_memory_kib: int = 65536
     rpc_timeout: float = 5.0
     login_max_failures: int = 5
+    # failed logins from one client address (any accounts) within the window before it waits
+    login_max_failures_per_client: int = 30
     login_window_seconds: int = 900
     session_ttl_seconds: int = 8 * 3600
     invitation_ttl_days: int = 14
@@ -107,6 +109,11 @@ class Settings:
             shutdown_timeout=float(e.get("SHUTDOWN_TIMEOUT") or d.shutdown_timeout),
             nats_user=e.get("NATS_USER") or d.nats_user,
             nats_password=e.get("NATS_PASSWORD") or d.nats_password,
+            login_max_failures=int(e.get("LOGIN_MAX_FAILURES") or d.login_max_failures),
+            login_max_failures_per_client=int(
+                e.get("LOGIN_MAX_FAILURES_PER_CLIENT") or d.login_max_failures_per_client
+            ),
+            login_window_seconds=int(e.get("LOGIN_WINDOW_SECONDS") or d.login_window_seconds),
         )
 
     def nats_credentials(self, kind: str) -> tuple[str, str] | None:

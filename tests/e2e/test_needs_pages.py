@@ -94,7 +94,7 @@ class TestNeedPages:
         need = await report(await stack.login(kommune("15003")), "Open Data Portal")
         client = await page_login(stack, kommune("15002"))
         response = await client.post(f"/bedarfe/{need['id']}/betroffen", data={"csrf_token": "falsch"})
-        assert response.status_code == 422 and "abgelaufen" in response.text
+        assert response.status_code == 403 and "abgelaufen" in response.text
         assert (await client.get(f"/bedarfe/{need['id']}")).text.count("meldende Kommune") == 1
         api = await stack.login(kommune("15002"))
         assert (await api.get(f"/api/v1/needs/{need['id']}")).json()["supporter_count"] == 1

@@ -191,7 +191,7 @@ async def test_answer_page_draft_errors_submit_reopen(stack: Stack) -> None:
     assert location(reopened) == f"/umfragen/{sid}?hinweis=geoeffnet"
 
     expired = await halle.post(f"/umfragen/{sid}/antwort", data={"csrf_token": "falsch", "action": "save"})
-    assert expired.status_code == 422 and "abgelaufen" in expired.text
+    assert expired.status_code == 403 and "abgelaufen" in expired.text
 
 
 async def test_progress_reminder_and_results_pages(stack: Stack) -> None:
