@@ -32,7 +32,7 @@ help:
 	@echo "make run        start the platform locally on http://127.0.0.1:8000 (Ctrl-C stops it)"
 	@echo "make lint       ruff check, ruff format --check, mypy, lint-imports"
 	@echo "make test       setup, test-deps, lint, then pytest (extra arguments: PYTEST_ARGS=...)"
-	@echo "make bench      measure similarity quality, recount speed and notification fan-out"
+	@echo "make bench      load the real stack on its own ports: table, bench-results.json (docs/performance.md)"
 
 setup: $(VENV_STAMP) $(FERRETDB_STAMP) $(VENDOR_STAMP)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import uvicorn
 
 from gateway.app import create_app
@@ -9,18 +11,24 @@ from services.runtime import logs
 from services.runtime.settings import Settings
 
 
-def main() -> None:
-    settings = Settings.from_env()
-    logs.configure("gateway", settings.log_level, settings.log_json)
+def serve(app: Any, host: str, port: int) -> None:
+    """The one way an ASGI app is served here; the benchmark's bare baseline uses it too, so
+    both run on the same server with the same worker count."""
     uvicorn.run(
-        create_app(settings),
-        host=settings.gateway_host,
-        port=settings.gateway_port,
+        app,
+        host=host,
+        port=port,
         log_config=None,
         access_log=False,
         proxy_headers=False,
         timeout_graceful_shutdown=10,
     )
+
+
+def main() -> None:
+    settings = Settings.from_env()
+    logs.configure("gateway", settings.log_level, settings.log_json)
+    serve(create_app(settings), settings.gateway_host, settings.gateway_port)
 
 
 if __name__ == "__main__":
