@@ -13,11 +13,16 @@ from services.runtime.settings import Settings
 
 def serve(app: Any, host: str, port: int) -> None:
     """The one way an ASGI app is served here; the benchmark's bare baseline uses it too, so
-    both run on the same server with the same worker count."""
+    both run on the same server with the same worker count.
+
+    uvloop and httptools (C parsers and event loop) instead of asyncio's loop and the pure
+    Python h11: the bare JSON POST baseline doubles with them (docs/performance.md)."""
     uvicorn.run(
         app,
         host=host,
         port=port,
+        loop="uvloop",
+        http="httptools",
         log_config=None,
         access_log=False,
         proxy_headers=False,

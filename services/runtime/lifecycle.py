@@ -8,6 +8,8 @@ import signal
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+import uvloop
+
 from services.runtime import logs
 from services.runtime.settings import Settings
 
@@ -48,7 +50,9 @@ def main(process: str, build: Callable[[Settings], Awaitable[Stoppable]]) -> Non
         log.info("%s stopping", process)
         await app.stop()
 
-    asyncio.run(run())
+    # uvloop: the services spend their CPU in the event loop and the NATS and Mongo sockets
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(run())
 
 
 async def cancel(task: asyncio.Task[Any] | None, timeout: float = 5.0) -> None:
