@@ -84,6 +84,15 @@ class NeedsRepository:
         docs = await self.supports.find({"need_id": need_id}, {"outbox": 0}).to_list(None)
         return sorted(docs, key=lambda d: (not d.get("reporter"), d["at"], d["_id"]))
 
+    async def support_counts(self, need_ids: list[str]) -> dict[str, int]:
+        """Supporting Kommunen of a few needs. Only the `need_id` of matching documents leaves
+        the database: the similar-needs lookup asks this for three needs, reading every
+        support with its Kommune (thousands) cost more than the search itself."""
+        counts: dict[str, int] = dict.fromkeys(need_ids, 0)
+        async for d in self.supports.find({"need_id": {"$in": need_ids}}, {"need_id": 1, "_id": 0}):
+            counts[d["need_id"]] += 1
+        return counts
+
     async def all_supports(self) -> list[Document]:
         return await self.supports.find({}, {"need_id": 1, "organisation": 1}).to_list(None)
 

@@ -231,10 +231,7 @@ class NeedsService:
         if not found:
             return c.SimilarList(items=[])
         docs = {d["_id"]: d for d in await self.repo.needs_by_ids([i for i, _ in found])}
-        counts: dict[str, int] = defaultdict(int)
-        for s in await self.repo.all_supports():
-            if s["need_id"] in docs:
-                counts[s["need_id"]] += 1
+        counts = await self.repo.support_counts(list(docs))
         return c.SimilarList(
             items=[
                 c.SimilarNeed(
