@@ -53,7 +53,9 @@ async def start(settings: Settings) -> ServiceProcess:
     hook_sender.start()
     proc.on_stop(hook_sender.stop)
     hook_fanout = WebhookFanOut(hooks, on_delivery=hook_sender.wake)
-    await proc.consume("notifications-webhooks", hook_fanout.event_types, hook_fanout)
+    await proc.consume(
+        "notifications-webhooks", hook_fanout.event_types, hook_fanout, wants=hook_fanout.wants
+    )
 
     await proc.serve(endpoints(InboxService(inbox_repo, proc.db["processed_events"]), WebhookService(hooks)))
     proc.parts.update(

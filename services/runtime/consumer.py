@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 _decoder = msgspec.json.Decoder(Event)
 
 Handler = Callable[[Event], Awaitable[None]]
+# "does this event concern the handler at all?" — asked before anything is read or written
+Wants = Callable[[Event], Awaitable[bool]]
 
 
 class Permanent(Exception):
@@ -58,6 +60,7 @@ class EventConsumer:
         max_deliver: int = 20,
         ack_wait: float = 30.0,
         batch: int = 20,
+        wants: Wants | None = None,
     ) -> None:
         self.js = js
         self.names = names
@@ -68,6 +71,7 @@ class EventConsumer:
         self.max_deliver = max_deliver
         self.ack_wait = ack_wait
         self.batch = batch
+        self.wants = wants
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -121,6 +125,11 @@ class EventConsumer:
             return
         key = f"{self.durable}:{event.id}"
         try:
+            # an event the handler would ignore needs no idempotency record: two database round
+            # trips (look up, record) saved per event, e.g. every ballot at the webhook consumer
+            if self.wants is not None and not await self.wants(event):
+                await _settle(msg.ack())
+                return
             if await self.processed.find_one({"_id": key}, {"_id": 1}):
                 await _settle(msg.ack())
                 return
