@@ -255,12 +255,12 @@ class NeedsService:
             if count == self._indexed:
                 return
             docs = await self.repo.all_need_texts()
-            self._index = Index.build(
-                [
-                    TextDoc(d["_id"], d["title"], " ".join([d["description"], *(d.get("tags") or [])]))
-                    for d in docs
-                ]
-            )
+            texts = [
+                TextDoc(d["_id"], d["title"], " ".join([d["description"], *(d.get("tags") or [])]))
+                for d in docs
+            ]
+            # seconds of CPU for thousands of needs: in a thread, so the service keeps answering
+            self._index = await asyncio.to_thread(Index.build, texts)
             self._indexed = count
 
     # supports -------------------------------------------------------------------------
