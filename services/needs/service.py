@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -37,6 +38,9 @@ def _clean_tags(tags: list[str]) -> list[str]:
     return list(seen.values())
 
 
+SIMILAR_RECHECK_SECONDS = 5.0
+
+
 class NeedsService:
     def __init__(self, repo: NeedsRepository, directory: Directory) -> None:
         self.repo = repo
@@ -45,6 +49,14 @@ class NeedsService:
         self._index = Index.build([])
         self._indexed = -1
         self._index_lock = asyncio.Lock()
+        self._rebuilding: asyncio.Task[None] | None = None
+        self._added: list[TextDoc] = []  # reported here since the current build began
+        # what the similar-needs lookup reads besides the index, each refreshed at most every
+        # SIMILAR_RECHECK_SECONDS (other instances' changes) and at once after this instance's
+        # own: FerretDB scans the collection for a count, so never once per keystroke
+        self._index_checked_at = float("-inf")
+        self._support_counts: dict[str, int] | None = None
+        self._support_counts_at = float("-inf")
         # sign-ups to one pilot are accepted one after the other by this instance, so the time
         # that orders them is also the order in which they were stored
         self._pilot_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -95,7 +107,13 @@ class NeedsService:
         )
         await self.repo.insert_need(doc)
         self.on_outbox(self.repo.needs, need_id, [event])
-        self._indexed = -1
+        if self._indexed >= 0:
+            # found by the very next lookup; the count differs now, so a full build follows
+            text = TextDoc(need_id, doc["title"], " ".join([doc["description"], *doc["tags"]]))
+            self._index.add(text)
+            self._added.append(text)
+            self._index_checked_at = float("-inf")
+        self._support_counts = None
         return await self.get(who, need_id)
 
     async def get(self, who: Principal, need_id: str) -> c.Need:
@@ -230,15 +248,15 @@ class NeedsService:
         found = self._index.query(req.text, req.limit, exclude=req.exclude)
         if not found:
             return c.SimilarList(items=[])
-        docs = {d["_id"]: d for d in await self.repo.needs_by_ids([i for i, _ in found])}
-        counts = await self.repo.support_counts(list(docs))
+        docs = {d["_id"]: d for d in await self.repo.needs_each([i for i, _ in found])}
+        counts = await self._counts()
         return c.SimilarList(
             items=[
                 c.SimilarNeed(
                     id=i,
                     title=docs[i]["title"],
                     score=score,
-                    supporter_count=counts[i],
+                    supporter_count=counts.get(i, 0),
                     status=docs[i]["status"],
                 )
                 for i, score in found
@@ -246,21 +264,48 @@ class NeedsService:
             ]
         )
 
+    async def _counts(self) -> dict[str, int]:
+        if (
+            self._support_counts is None
+            or time.monotonic() - self._support_counts_at > SIMILAR_RECHECK_SECONDS
+        ):
+            self._support_counts_at = time.monotonic()
+            self._support_counts = await self.repo.support_counts()
+        return self._support_counts
+
     async def _refresh_index(self) -> None:
-        # other instances add needs too: rebuild whenever the number of needs has changed
+        """Rebuild whenever the number of needs has changed (other instances add needs too),
+        checked at most every SIMILAR_RECHECK_SECONDS. Only the very first build is waited for;
+        later ones run in the background while lookups use the current index: a build over
+        thousands of needs takes seconds, and every lookup used to wait for it."""
+        if self._indexed >= 0 and time.monotonic() - self._index_checked_at < SIMILAR_RECHECK_SECONDS:
+            return
+        self._index_checked_at = time.monotonic()
         count = await self.repo.need_count()
         if count == self._indexed:
             return
+        if self._indexed < 0:
+            await self._rebuild(count)
+        elif self._rebuilding is None or self._rebuilding.done():
+            self._rebuilding = asyncio.create_task(self._rebuild(count), name="needs-index")
+
+    async def _rebuild(self, count: int) -> None:
         async with self._index_lock:
             if count == self._indexed:
                 return
+            self._added = []
             docs = await self.repo.all_need_texts()
             texts = [
                 TextDoc(d["_id"], d["title"], " ".join([d["description"], *(d.get("tags") or [])]))
                 for d in docs
             ]
             # seconds of CPU for thousands of needs: in a thread, so the service keeps answering
-            self._index = await asyncio.to_thread(Index.build, texts)
+            index = await asyncio.to_thread(Index.build, texts)
+            # needs this instance reported while the build read the others
+            for text in self._added:
+                if text.id not in index.docs:
+                    index.add(text)
+            self._index = index
             self._indexed = count
 
     # supports -------------------------------------------------------------------------
@@ -310,6 +355,7 @@ class NeedsService:
             "outbox": [event],
         }
         # one document per Kommune and need: a concurrent second click loses the race on _id
+        self._support_counts = None
         if await self.repo.insert_support(doc):
             self.on_outbox(self.repo.supports, doc["_id"], [event])
         return await self._result(req.id, org["id"])
@@ -343,6 +389,7 @@ class NeedsService:
             }
         )
         await self.repo.delete_support(need_id, who.organisation_id)
+        self._support_counts = None
         self.on_outbox(self.repo.withdrawals, withdrawal_id, [event])
 
     # status and solutions ---------------------------------------------------------------

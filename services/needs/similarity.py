@@ -182,6 +182,19 @@ class Index:
                 index._gram_postings.setdefault(t, []).append((doc_id, v))
         return index
 
+    def add(self, document: Document) -> None:
+        """Add one need with the current weights, so it is found at once; the next full build
+        (in the background) weighs it like the others."""
+        words, gs = features(document.title, document.text)
+        dw = _weights(words, self._word_idf, self._default_idf)
+        dg = _weights(gs, self._gram_idf, self._default_idf)
+        self.docs[document.id] = (dw, dg)
+        self.titles[document.id] = document.title
+        for t, v in dw.items():
+            self._word_postings.setdefault(t, []).append((document.id, v))
+        for t, v in dg.items():
+            self._gram_postings.setdefault(t, []).append((document.id, v))
+
     def query(
         self,
         text: str,
