@@ -6,8 +6,9 @@ import asyncio
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from services.contracts import needs as c
 from services.contracts.envelope import Principal
@@ -40,6 +41,42 @@ def _clean_tags(tags: list[str]) -> list[str]:
 
 SIMILAR_RECHECK_SECONDS = 5.0
 
+T = TypeVar("T")
+
+
+class Coalesced(Generic[T]):
+    """Concurrent reads of the same key share one database read that started after each of
+    them asked, so every caller still sees its own write. 218 Kommunen marking one need at
+    once each needed the need's supports for the answer; FerretDB answers that by scanning
+    every support, and 218 such scans at once took longer than the gateway waits."""
+
+    def __init__(self, load: Callable[[str], Awaitable[T]]) -> None:
+        self.load = load
+        self._running: dict[str, asyncio.Future[T]] = {}
+        self._next: dict[str, asyncio.Future[T]] = {}
+
+    async def get(self, key: str) -> T:
+        waiting = self._next.get(key)
+        if waiting is not None:  # a read starts after the running one ends, and after this call
+            return await asyncio.shield(waiting)
+        mine: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._next[key] = mine
+        running = self._running.get(key)
+        if running is not None:
+            await asyncio.wait([running])
+        del self._next[key]
+        self._running[key] = mine
+        try:
+            mine.set_result(await self.load(key))
+        except asyncio.CancelledError:
+            mine.cancel()
+            raise
+        except Exception as exc:
+            mine.set_exception(exc)
+        finally:
+            del self._running[key]
+        return mine.result()
+
 
 class NeedsService:
     def __init__(self, repo: NeedsRepository, directory: Directory) -> None:
@@ -54,6 +91,7 @@ class NeedsService:
         # what the similar-needs lookup reads besides the index, each refreshed at most every
         # SIMILAR_RECHECK_SECONDS (other instances' changes) and at once after this instance's
         # own: FerretDB scans the collection for a count, so never once per keystroke
+        self._supports = Coalesced(self.repo.supports_of)
         self._index_checked_at = float("-inf")
         self._support_counts: dict[str, int] | None = None
         self._support_counts_at = float("-inf")
@@ -120,7 +158,7 @@ class NeedsService:
         doc = await self.repo.need(need_id)
         if doc is None:
             raise NotFound("Diesen Bedarf gibt es nicht.")
-        supports = await self.repo.supports_of(need_id)
+        supports = await self._supports.get(need_id)
         solutions = await self.repo.solutions_of(need_id)
         pilots = [p for p in await self.repo.pilots_all() if need_id in p["need_ids"]]
         signups = await self.repo.signups_for([p["_id"] for p in pilots]) if pilots else []
@@ -317,7 +355,7 @@ class NeedsService:
         return doc
 
     async def _result(self, need_id: str, org_id: str) -> c.SupportResult:
-        supports = await self.repo.supports_of(need_id)
+        supports = await self._supports.get(need_id)
         return c.SupportResult(
             need_id=need_id,
             supporter_count=len(supports),
