@@ -82,6 +82,8 @@ class _LiveBallots:
     full reload reads the database are applied again on top of what it read, so none is lost."""
 
     def __init__(self) -> None:
+        self.poll: Document | None = None
+        self.reloading: asyncio.Task[None] | None = None
         self.ballots: dict[str, Document] = {}
         self.loaded_at = float("-inf")
         self._during_reload: list[Document] | None = None
@@ -482,23 +484,32 @@ class PollsService:
         return await self._results(doc)
 
     async def live_results(self, poll_id: str) -> c.PollResults:
-        """The current count for the live stream, from the ballots held in memory.
+        """The current count for the live stream, from the poll and ballots held in memory.
 
         Reading every ballot from the database for each live update made the update slower the
         more people voted: FerretDB answers `find({"poll_id": ...})` by scanning every ballot of
-        every poll. This instance adds each ballot it stores to the held ones; all ballots are
-        read again every `LIVE_RELOAD_SECONDS`, which brings in those stored by other instances.
-        The final result and `results()` always count from the database."""
-        doc = await self._poll(poll_id)
-        if not self._is_open(doc) or doc["results_visibility"] == "after_close":
-            self._live.pop(poll_id, None)
-            return await self._results(doc)
+        every poll. This instance adds each ballot it stores to the held ones; poll and ballots
+        are read again in the background every `LIVE_RELOAD_SECONDS`, which brings in those
+        stored by other instances without holding up the updates. The final result and
+        `results()` always count from the database."""
         held = self._live.get(poll_id)
-        if held is None or held.stale():
-            held = self._live[poll_id] = held or _LiveBallots()
-            held.begin_reload()
-            held.finish_reload(await self.repo.ballots_of(poll_id))
+        if held is None:
+            held = self._live[poll_id] = _LiveBallots()
+            await self._reload_live(poll_id, held)
+        elif held.stale() and (held.reloading is None or held.reloading.done()):
+            held.reloading = asyncio.create_task(
+                self._reload_live(poll_id, held), name=f"live-reload-{poll_id}"
+            )
+        doc = held.poll
+        if doc is None or not self._is_open(doc) or doc["results_visibility"] == "after_close":
+            self._live.pop(poll_id, None)
+            return await self.results(poll_id)
         return await self._results(doc, list(held.ballots.values()))
+
+    async def _reload_live(self, poll_id: str, held: _LiveBallots) -> None:
+        held.begin_reload()
+        held.poll = await self.repo.poll(poll_id)
+        held.finish_reload(await self.repo.ballots_of(poll_id))
 
     async def _results(self, doc: Document, ballots: list[Document] | None = None) -> c.PollResults:
         method = doc["method"]["kind"]
@@ -634,6 +645,7 @@ class PollsService:
         await self.repo.store_result(doc["_id"], summary, [event])
         self.on_outbox(self.repo.polls, doc["_id"], [event])
         doc["result"] = summary
+        self._live.pop(doc["_id"], None)  # the next live update reads the closed poll afresh
         self.on_ballots_changed(doc["_id"])
         result.final = True
         return result
