@@ -14,6 +14,9 @@ from services.runtime.loops import BackgroundLoop
 log = logging.getLogger(__name__)
 
 CLAIM_LEASE = timedelta(seconds=90)
+# mails per round: each round reads the whole queue and its markers (FerretDB scans for every
+# filter but a lone `_id`), so a survey's thousand mails go out in one or two rounds, not five
+BATCH = 1000
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -42,7 +45,7 @@ class MailSender(BackgroundLoop):
     async def run_once(self) -> int:
         """Send one batch of due mails over one SMTP connection."""
         now = self.clock()
-        due = await self.repo.due_mails(now)
+        due = await self.repo.due_mails(now, limit=BATCH)
         if not due:
             return 0
         held = await self.repo.claim_mails([d["_id"] for d in due], now, now - CLAIM_LEASE)
