@@ -61,6 +61,7 @@ class EventConsumer:
         ack_wait: float = 30.0,
         batch: int = 20,
         wants: Wants | None = None,
+        parallel: int = 1,
     ) -> None:
         self.js = js
         self.names = names
@@ -72,6 +73,8 @@ class EventConsumer:
         self.ack_wait = ack_wait
         self.batch = batch
         self.wants = wants
+        # events of one fetched batch handled at the same time; 1 keeps the stream's order
+        self.parallel = max(1, parallel)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -109,8 +112,19 @@ class EventConsumer:
                 log.debug("fetch failed: %r", exc)
                 await asyncio.sleep(0.5)
                 continue
-            for msg in msgs:
-                await self.process(msg)
+            if self.parallel == 1:
+                for msg in msgs:
+                    await self.process(msg)
+                continue
+            gate = asyncio.Semaphore(self.parallel)
+
+            async def one(msg: Msg, gate: asyncio.Semaphore = gate) -> None:
+                async with gate:
+                    await self.process(msg)
+
+            for outcome in await asyncio.gather(*(one(m) for m in msgs), return_exceptions=True):
+                if isinstance(outcome, Exception):
+                    log.warning("event handling failed: %r", outcome)
 
     async def process(self, msg: Msg) -> None:
         try:
