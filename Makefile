@@ -33,7 +33,7 @@ help:
 	@echo "make lint       ruff check, ruff format --check, mypy, lint-imports"
 	@echo "make test       setup, test-deps, lint, then pytest (extra arguments: PYTEST_ARGS=...)"
 	@echo "make check-hardening  only the hardening tests (marker hardening); prints their figures"
-	@echo "make bench      measure similarity quality, recount speed and notification fan-out"
+	@echo "make bench      load the real stack on its own ports: table, bench-results.json (docs/performance.md)"
 
 setup: $(VENV_STAMP) $(FERRETDB_STAMP) $(VENDOR_STAMP)
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import uvicorn
+import uvloop
 
 from gateway.app import create_app
 from services.runtime import logs
@@ -24,20 +26,27 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         # uvicorn's own handlers raise the signal again after the shutdown, so the process would
-        # end "killed by SIGTERM" instead of with 0 after a clean stop; `serve` handles them
+        # end "killed by SIGTERM" instead of with 0 after a clean stop; `serve_app` handles them
         yield
 
 
-async def serve(settings: Settings) -> None:
-    app = create_app(settings)
+async def serve_app(
+    app: Any, host: str, port: int, *, graceful_seconds: int = 8, on_stop: Callable[[], None] | None = None
+) -> None:
+    """The one way an ASGI app is served here; the benchmark's bare baseline uses it too, so
+    both run on the same server with the same worker count.
+
+    httptools (a C parser) instead of the pure Python h11, on a uvloop loop (see `run`): the
+    bare JSON POST baseline doubles with them (docs/performance.md)."""
     config = uvicorn.Config(
         app,
-        host=settings.gateway_host,
-        port=settings.gateway_port,
+        host=host,
+        port=port,
+        http="httptools",
         log_config=None,
         access_log=False,
         proxy_headers=False,
-        timeout_graceful_shutdown=max(1, int(settings.shutdown_timeout) - 2),
+        timeout_graceful_shutdown=graceful_seconds,
     )
     server = _Server(config)
     loop = asyncio.get_running_loop()
@@ -47,19 +56,41 @@ async def serve(settings: Settings) -> None:
         if server.should_exit:
             server.force_exit = True
         server.should_exit = True
-        gateway = getattr(app.state, "gateway", None)
-        if gateway is not None:
-            gateway.stopping.set()
+        if on_stop is not None:
+            on_stop()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
     await server.serve()
 
 
+def run(app: Any, host: str, port: int, **kw: Any) -> None:
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(serve_app(app, host, port, **kw))
+
+
+def serve(app: Any, host: str, port: int) -> None:
+    """Serve any ASGI app as the gateway is served (used by bench/baseline.py)."""
+    run(app, host, port)
+
+
 def main() -> None:
     settings = Settings.from_env()
     logs.configure("gateway", settings.log_level, settings.log_json)
-    asyncio.run(serve(settings))
+    app = create_app(settings)
+
+    def stopping() -> None:
+        gateway = getattr(app.state, "gateway", None)
+        if gateway is not None:
+            gateway.stopping.set()
+
+    run(
+        app,
+        settings.gateway_host,
+        settings.gateway_port,
+        graceful_seconds=max(1, int(settings.shutdown_timeout) - 2),
+        on_stop=stopping,
+    )
 
 
 if __name__ == "__main__":

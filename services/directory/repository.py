@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,9 @@ from pymongo.errors import DuplicateKeyError
 
 from services.contracts.directory import Organisation
 from services.runtime.mongo import AsyncDatabase, Document, from_doc, to_doc
+
+# up to this many ids are read one `_id` lookup each rather than with `$in`
+FEW = 10
 
 
 class DirectoryRepository:
@@ -73,6 +77,11 @@ class DirectoryRepository:
         return await cursor.to_list(None)
 
     async def organisations_by_ids(self, ids: list[str]) -> dict[str, Organisation]:
+        if len(ids) <= FEW:
+            # FerretDB answers `$in` by reading every organisation; the hot callers ask for one
+            # (the caller's Kommune on every "betrifft uns auch"), which an `_id` lookup serves
+            found = await asyncio.gather(*(self.organisations.find_one({"_id": i}) for i in ids))
+            return {d["_id"]: from_doc(d, Organisation) for d in found if d is not None}
         cursor = self.organisations.find({"_id": {"$in": ids}})
         return {d["_id"]: from_doc(d, Organisation) async for d in cursor}
 

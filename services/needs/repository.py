@@ -7,6 +7,7 @@ are derived from them, never kept as counters.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -83,6 +84,19 @@ class NeedsRepository:
     async def supports_of(self, need_id: str) -> list[Document]:
         docs = await self.supports.find({"need_id": need_id}, {"outbox": 0}).to_list(None)
         return sorted(docs, key=lambda d: (not d.get("reporter"), d["at"], d["_id"]))
+
+    async def support_counts(self) -> dict[str, int]:
+        """Supporting Kommunen per need. Only `need_id` leaves the database: reading every
+        support with its Kommune snapshot cost more than the search it serves."""
+        counts: dict[str, int] = {}
+        async for d in self.supports.find({}, {"need_id": 1, "_id": 0}):
+            counts[d["need_id"]] = counts.get(d["need_id"], 0) + 1
+        return counts
+
+    async def needs_each(self, ids: list[str]) -> list[Document]:
+        """A few needs by id, one `_id` lookup each: FerretDB answers `$in` by scanning."""
+        found = await asyncio.gather(*(self.need(i) for i in ids))
+        return [d for d in found if d is not None]
 
     async def all_supports(self) -> list[Document]:
         return await self.supports.find({}, {"need_id": 1, "organisation": 1}).to_list(None)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from services.contracts import needs as c
 from services.contracts import stats as st
@@ -40,6 +42,45 @@ def _clean_tags(tags: list[str]) -> list[str]:
     return list(seen.values())
 
 
+SIMILAR_RECHECK_SECONDS = 5.0
+
+T = TypeVar("T")
+
+
+class Coalesced(Generic[T]):
+    """Concurrent reads of the same key share one database read that started after each of
+    them asked, so every caller still sees its own write. 218 Kommunen marking one need at
+    once each needed the need's supports for the answer; FerretDB answers that by scanning
+    every support, and 218 such scans at once took longer than the gateway waits."""
+
+    def __init__(self, load: Callable[[str], Awaitable[T]]) -> None:
+        self.load = load
+        self._running: dict[str, asyncio.Future[T]] = {}
+        self._next: dict[str, asyncio.Future[T]] = {}
+
+    async def get(self, key: str) -> T:
+        waiting = self._next.get(key)
+        if waiting is not None:  # a read starts after the running one ends, and after this call
+            return await asyncio.shield(waiting)
+        mine: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._next[key] = mine
+        running = self._running.get(key)
+        if running is not None:
+            await asyncio.wait([running])
+        del self._next[key]
+        self._running[key] = mine
+        try:
+            mine.set_result(await self.load(key))
+        except asyncio.CancelledError:
+            mine.cancel()
+            raise
+        except Exception as exc:
+            mine.set_exception(exc)
+        finally:
+            del self._running[key]
+        return mine.result()
+
+
 class NeedsService:
     def __init__(self, repo: NeedsRepository, directory: Directory, locks: Locks | None = None) -> None:
         self.repo = repo
@@ -48,6 +89,15 @@ class NeedsService:
         self._index = Index.build([])
         self._indexed = -1
         self._index_lock = asyncio.Lock()
+        self._rebuilding: asyncio.Task[None] | None = None
+        self._added: list[TextDoc] = []  # reported here since the current build began
+        # what the similar-needs lookup reads besides the index, each refreshed at most every
+        # SIMILAR_RECHECK_SECONDS (other instances' changes) and at once after this instance's
+        # own: FerretDB scans the collection for a count, so never once per keystroke
+        self._supports = Coalesced(self.repo.supports_of)
+        self._index_checked_at = float("-inf")
+        self._support_counts: dict[str, int] | None = None
+        self._support_counts_at = float("-inf")
         # sign-ups to one pilot are accepted one after the other, across all instances, so the
         # time that orders them is also the order in which they were stored
         self.locks = locks or Locks.local()
@@ -98,7 +148,13 @@ class NeedsService:
         )
         await self.repo.insert_need(doc)
         self.on_outbox(self.repo.needs, need_id, [event])
-        self._indexed = -1
+        if self._indexed >= 0:
+            # found by the very next lookup; the count differs now, so a full build follows
+            text = TextDoc(need_id, doc["title"], " ".join([doc["description"], *doc["tags"]]))
+            self._index.add(text)
+            self._added.append(text)
+            self._index_checked_at = float("-inf")
+        self._support_counts = None
         return await self.get(who, need_id)
 
     async def stats(self) -> st.NeedsStats:
@@ -113,7 +169,7 @@ class NeedsService:
         doc = await self.repo.need(need_id)
         if doc is None:
             raise NotFound("Diesen Bedarf gibt es nicht.")
-        supports = await self.repo.supports_of(need_id)
+        supports = await self._supports.get(need_id)
         solutions = await self.repo.solutions_of(need_id)
         pilots = [p for p in await self.repo.pilots_all() if need_id in p["need_ids"]]
         signups = await self.repo.signups_for([p["_id"] for p in pilots]) if pilots else []
@@ -241,18 +297,15 @@ class NeedsService:
         found = self._index.query(req.text, req.limit, exclude=req.exclude)
         if not found:
             return c.SimilarList(items=[])
-        docs = {d["_id"]: d for d in await self.repo.needs_by_ids([i for i, _ in found])}
-        counts: dict[str, int] = defaultdict(int)
-        for s in await self.repo.all_supports():
-            if s["need_id"] in docs:
-                counts[s["need_id"]] += 1
+        docs = {d["_id"]: d for d in await self.repo.needs_each([i for i, _ in found])}
+        counts = await self._counts()
         return c.SimilarList(
             items=[
                 c.SimilarNeed(
                     id=i,
                     title=docs[i]["title"],
                     score=score,
-                    supporter_count=counts[i],
+                    supporter_count=counts.get(i, 0),
                     status=docs[i]["status"],
                 )
                 for i, score in found
@@ -260,21 +313,48 @@ class NeedsService:
             ]
         )
 
+    async def _counts(self) -> dict[str, int]:
+        if (
+            self._support_counts is None
+            or time.monotonic() - self._support_counts_at > SIMILAR_RECHECK_SECONDS
+        ):
+            self._support_counts_at = time.monotonic()
+            self._support_counts = await self.repo.support_counts()
+        return self._support_counts
+
     async def _refresh_index(self) -> None:
-        # other instances add needs too: rebuild whenever the number of needs has changed
+        """Rebuild whenever the number of needs has changed (other instances add needs too),
+        checked at most every SIMILAR_RECHECK_SECONDS. Only the very first build is waited for;
+        later ones run in the background while lookups use the current index: a build over
+        thousands of needs takes seconds, and every lookup used to wait for it."""
+        if self._indexed >= 0 and time.monotonic() - self._index_checked_at < SIMILAR_RECHECK_SECONDS:
+            return
+        self._index_checked_at = time.monotonic()
         count = await self.repo.need_count()
         if count == self._indexed:
             return
+        if self._indexed < 0:
+            await self._rebuild(count)
+        elif self._rebuilding is None or self._rebuilding.done():
+            self._rebuilding = asyncio.create_task(self._rebuild(count), name="needs-index")
+
+    async def _rebuild(self, count: int) -> None:
         async with self._index_lock:
             if count == self._indexed:
                 return
+            self._added = []
             docs = await self.repo.all_need_texts()
-            self._index = Index.build(
-                [
-                    TextDoc(d["_id"], d["title"], " ".join([d["description"], *(d.get("tags") or [])]))
-                    for d in docs
-                ]
-            )
+            texts = [
+                TextDoc(d["_id"], d["title"], " ".join([d["description"], *(d.get("tags") or [])]))
+                for d in docs
+            ]
+            # seconds of CPU for thousands of needs: in a thread, so the service keeps answering
+            index = await asyncio.to_thread(Index.build, texts)
+            # needs this instance reported while the build read the others
+            for text in self._added:
+                if text.id not in index.docs:
+                    index.add(text)
+            self._index = index
             self._indexed = count
 
     # supports -------------------------------------------------------------------------
@@ -286,7 +366,7 @@ class NeedsService:
         return doc
 
     async def _result(self, need_id: str, org_id: str) -> c.SupportResult:
-        supports = await self.repo.supports_of(need_id)
+        supports = await self._supports.get(need_id)
         return c.SupportResult(
             need_id=need_id,
             supporter_count=len(supports),
@@ -324,6 +404,7 @@ class NeedsService:
             "outbox": [event],
         }
         # one document per Kommune and need: a concurrent second click loses the race on _id
+        self._support_counts = None
         if await self.repo.insert_support(doc):
             self.on_outbox(self.repo.supports, doc["_id"], [event])
         return await self._result(req.id, org["id"])
@@ -359,6 +440,7 @@ class NeedsService:
             }
         )
         await self.repo.delete_support(need_id, who.organisation_id)
+        self._support_counts = None
         self.on_outbox(self.repo.withdrawals, withdrawal_id, [event])
 
     # status and solutions ---------------------------------------------------------------

@@ -70,7 +70,9 @@ async def start(settings: Settings) -> ServiceProcess:
     fanout = FanOut(
         inbox_repo, resolver, public_url=settings.public_url, sender=settings.mail_from, on_mail=sender.wake
     )
-    await proc.consume("notifications-fanout", fanout.event_types, fanout)
+    # handled several at a time: one event waiting for its recipients (a directory call) held
+    # up all behind it, e.g. a survey's publication behind 218 "betrifft uns auch"
+    await proc.consume("notifications-fanout", fanout.event_types, fanout, parallel=8)
 
     hooks = WebhookRepository(proc.db)
     await hooks.create_indexes()
@@ -79,7 +81,9 @@ async def start(settings: Settings) -> ServiceProcess:
     hook_sender.start()
     proc.on_stop(hook_sender.stop)
     hook_fanout = WebhookFanOut(hooks, on_delivery=hook_sender.wake)
-    await proc.consume("notifications-webhooks", hook_fanout.event_types, hook_fanout)
+    await proc.consume(
+        "notifications-webhooks", hook_fanout.event_types, hook_fanout, wants=hook_fanout.wants
+    )
 
     retention = Retention(
         proc.db,

@@ -100,7 +100,7 @@ class Digests(BackgroundLoop):
             "period": period,
             "key": key,
             "to": items[0]["email"],
-            "raw": mail.as_bytes(),
+            "raw": mail,
             "items": [i["_id"] for i in items],
             "created_at": self.clock(),
         }

@@ -93,7 +93,7 @@ class FanOut:
                     {
                         "_id": key,
                         "to": person.email,
-                        "raw": mail.as_bytes(),
+                        "raw": mail,
                         "state": "pending",
                         "attempts": 0,
                         "created_at": now,

@@ -29,6 +29,11 @@ def permanent(error: Exception) -> bool:
     return isinstance(error, aiosmtplib.SMTPResponseException) and 500 <= error.code < 600
 
 
+# mails per round: each round reads the whole queue and its markers (FerretDB scans for every
+# filter but a lone `_id`), so a survey's thousand mails go out in one or two rounds, not five
+BATCH = 1000
+
+
 def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(600, 2 ** min(attempts, 10)))
 
@@ -55,7 +60,7 @@ class MailSender(BackgroundLoop):
     async def run_once(self) -> int:
         """Send one batch of due mails over one SMTP connection."""
         now = self.clock()
-        due = await self.repo.due_mails(now)
+        due = await self.repo.due_mails(now, limit=BATCH)
         if not due:
             return 0
         held = await self.repo.claim_mails([d["_id"] for d in due], now, now - CLAIM_LEASE)

@@ -202,6 +202,11 @@ class WebhookFanOut:
         self.repo = repo
         self.on_delivery = on_delivery
 
+    async def wants(self, event: Event) -> bool:
+        """Only events some active subscription asked for (most events, a ballot for one, have
+        none): the consumer acknowledges the others without recording them."""
+        return event.type not in INTERNAL_EVENTS and bool(await self.repo.active_for(event.type))
+
     async def __call__(self, event: Event) -> None:
         if event.type in INTERNAL_EVENTS:
             return

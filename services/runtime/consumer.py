@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 _decoder = msgspec.json.Decoder(Event)
 
 Handler = Callable[[Event], Awaitable[None]]
+# "does this event concern the handler at all?" — asked before anything is read or written
+Wants = Callable[[Event], Awaitable[bool]]
 
 
 class Permanent(Exception):
@@ -60,6 +62,8 @@ class EventConsumer:
         max_deliver: int = 20,
         ack_wait: float = 30.0,
         batch: int = 20,
+        wants: Wants | None = None,
+        parallel: int = 1,
     ) -> None:
         self.js = js
         self.names = names
@@ -70,6 +74,9 @@ class EventConsumer:
         self.max_deliver = max_deliver
         self.ack_wait = ack_wait
         self.batch = batch
+        self.wants = wants
+        # events of one fetched batch handled at the same time; 1 keeps the stream's order
+        self.parallel = max(1, parallel)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -111,14 +118,31 @@ class EventConsumer:
                 log.debug("fetch failed: %r", exc)
                 await asyncio.sleep(0.5)
                 continue
-            for i, msg in enumerate(msgs):
-                if self._stopping:
-                    for rest in msgs[i:]:
-                        await _settle(rest.nak())
-                    break
-                # the request that caused the event (its id and trace) is current while handling it
-                with telemetry.incoming(f"event {self.durable}", msg.headers, kind=SpanKind.CONSUMER):
-                    await self.process(msg)
+            if self.parallel == 1:
+                for i, msg in enumerate(msgs):
+                    if self._stopping:
+                        for rest in msgs[i:]:
+                            await _settle(rest.nak())
+                        break
+                    await self._traced(msg)
+                continue
+            gate = asyncio.Semaphore(self.parallel)
+
+            async def one(msg: Msg, gate: asyncio.Semaphore = gate) -> None:
+                async with gate:
+                    if self._stopping:  # another instance takes it at once
+                        await _settle(msg.nak())
+                        return
+                    await self._traced(msg)
+
+            for outcome in await asyncio.gather(*(one(m) for m in msgs), return_exceptions=True):
+                if isinstance(outcome, Exception):
+                    log.warning("event handling failed: %r", outcome)
+
+    async def _traced(self, msg: Msg) -> None:
+        # the request that caused the event (its id and trace) is current while handling it
+        with telemetry.incoming(f"event {self.durable}", msg.headers, kind=SpanKind.CONSUMER):
+            await self.process(msg)
 
     async def process(self, msg: Msg) -> None:
         try:
@@ -136,6 +160,11 @@ class EventConsumer:
             return
         key = f"{self.durable}:{event.id}"
         try:
+            # an event the handler would ignore needs no idempotency record: two database round
+            # trips (look up, record) saved per event, e.g. every ballot at the webhook consumer
+            if self.wants is not None and not await self.wants(event):
+                await _settle(msg.ack())
+                return
             if await self.processed.find_one({"_id": key}, {"_id": 1}):
                 await _settle(msg.ack())
                 metrics.EVENTS_HANDLED.labels(self.durable, "duplicate").inc()

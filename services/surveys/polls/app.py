@@ -59,6 +59,9 @@ async def setup(proc: ServiceProcess) -> PollsPart:
     async def publish(subject: str, payload: bytes) -> None:
         await proc.conn.nc.publish(subject, payload)
 
-    live = LiveResults(svc.results, publish, lambda poll_id: c.results_subject(proc.names, poll_id))
+    # counted from the ballots in memory (PollsService.live_results), so a short interval is cheap
+    live = LiveResults(
+        svc.live_results, publish, lambda poll_id: c.results_subject(proc.names, poll_id), interval=0.1
+    )
     svc.on_ballots_changed = live.changed
     return PollsPart(svc, repo, live)

@@ -74,6 +74,40 @@ def is_moderator(who: Principal) -> bool:
     return who.has_any(*MODERATORS)
 
 
+LIVE_RELOAD_SECONDS = 5.0
+
+
+class _LiveBallots:
+    """The ballots of one open poll, by ballot id, for live counts. Ballots stored while the
+    full reload reads the database are applied again on top of what it read, so none is lost."""
+
+    def __init__(self) -> None:
+        self.poll: Document | None = None
+        self.reloading: asyncio.Task[None] | None = None
+        self.ballots: dict[str, Document] = {}
+        self.loaded_at = float("-inf")
+        self._during_reload: list[Document] | None = None
+
+    def stale(self) -> bool:
+        return time.monotonic() - self.loaded_at > LIVE_RELOAD_SECONDS
+
+    def put(self, ballot: Document) -> None:
+        self.ballots[ballot["_id"]] = ballot
+        if self._during_reload is not None:
+            self._during_reload.append(ballot)
+
+    def begin_reload(self) -> None:
+        self._during_reload = []
+        self.loaded_at = time.monotonic()
+
+    def finish_reload(self, stored: list[Document]) -> None:
+        fresh = {d["_id"]: d for d in stored}
+        for ballot in self._during_reload or []:
+            fresh[ballot["_id"]] = ballot
+        self.ballots = fresh
+        self._during_reload = None
+
+
 class PollsService:
     def __init__(
         self, repo: PollsRepository, directory: Directory, *, close_settle_seconds: float = 0.2
@@ -84,6 +118,8 @@ class PollsService:
         # set by the composition root
         self.on_outbox: OutboxHook = ignore_outbox
         self.on_ballots_changed: Notify = lambda poll_id: None
+        # live counts: the ballots of open polls held in memory (see live_results)
+        self._live: dict[str, _LiveBallots] = {}
 
     # topics ------------------------------------------------------------------------------
 
@@ -411,6 +447,9 @@ class PollsService:
             return outbox_entry(c.EVENT_BALLOT_CAST, data, subject=f"polls/{doc['_id']}")
 
         _, cast_event = await self.repo.put_ballot(ballot, event)
+        held = self._live.get(doc["_id"])
+        if held is not None:
+            held.put(ballot)
         self.on_outbox(self.repo.ballots, ballot["_id"], [cast_event])
         self.on_ballots_changed(doc["_id"])
         return c.Ballot(
@@ -444,7 +483,35 @@ class PollsService:
         doc = await self._poll(poll_id)
         return await self._results(doc)
 
-    async def _results(self, doc: Document) -> c.PollResults:
+    async def live_results(self, poll_id: str) -> c.PollResults:
+        """The current count for the live stream, from the poll and ballots held in memory.
+
+        Reading every ballot from the database for each live update made the update slower the
+        more people voted: FerretDB answers `find({"poll_id": ...})` by scanning every ballot of
+        every poll. This instance adds each ballot it stores to the held ones; poll and ballots
+        are read again in the background every `LIVE_RELOAD_SECONDS`, which brings in those
+        stored by other instances without holding up the updates. The final result and
+        `results()` always count from the database."""
+        held = self._live.get(poll_id)
+        if held is None:
+            held = self._live[poll_id] = _LiveBallots()
+            await self._reload_live(poll_id, held)
+        elif held.stale() and (held.reloading is None or held.reloading.done()):
+            held.reloading = asyncio.create_task(
+                self._reload_live(poll_id, held), name=f"live-reload-{poll_id}"
+            )
+        doc = held.poll
+        if doc is None or not self._is_open(doc) or doc["results_visibility"] == "after_close":
+            self._live.pop(poll_id, None)
+            return await self.results(poll_id)
+        return await self._results(doc, list(held.ballots.values()))
+
+    async def _reload_live(self, poll_id: str, held: _LiveBallots) -> None:
+        held.begin_reload()
+        held.poll = await self.repo.poll(poll_id)
+        held.finish_reload(await self.repo.ballots_of(poll_id))
+
+    async def _results(self, doc: Document, ballots: list[Document] | None = None) -> c.PollResults:
         method = doc["method"]["kind"]
         is_open = self._is_open(doc)
         hidden = is_open and doc["results_visibility"] == "after_close"
@@ -463,7 +530,9 @@ class PollsService:
             return c.PollResults(hidden=True, ballots=count, ranking=[], winners=[], ties=[], **common)
         options = [msgspec.convert(o, c.Option) for o in doc["options"]]
         option_ids = [o.id for o in options]
-        tally = rules.count(method, option_ids, await self.repo.ballots_of(doc["_id"]), doc["winners"])
+        if ballots is None:
+            ballots = await self.repo.ballots_of(doc["_id"])
+        tally = rules.count(method, option_ids, ballots, doc["winners"])
         ranking = [
             c.Standing(
                 option_id=option_ids[i],
@@ -576,6 +645,7 @@ class PollsService:
         await self.repo.store_result(doc["_id"], summary, [event])
         self.on_outbox(self.repo.polls, doc["_id"], [event])
         doc["result"] = summary
+        self._live.pop(doc["_id"], None)  # the next live update reads the closed poll afresh
         self.on_ballots_changed(doc["_id"])
         result.final = True
         return result
