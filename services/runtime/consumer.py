@@ -79,6 +79,7 @@ class EventConsumer:
         self.parallel = max(1, parallel)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._fetching = False
 
     async def start(self) -> None:
         # create or update: an existing durable would otherwise keep its old configuration
@@ -102,12 +103,15 @@ class EventConsumer:
         """Finish the event in hand, hand the rest of the batch back (another instance takes it
         at once), then end; cancelled after `grace` seconds if a handler hangs."""
         self._stopping = True
-        if self._task is not None and not self._task.done():
+        # waiting for events holds nothing: end at once instead of after the fetch's timeout
+        # (a batch arriving just then is redelivered after `ack_wait`, to this or another instance)
+        if self._task is not None and not self._task.done() and not self._fetching:
             await asyncio.wait({self._task}, timeout=grace)
         await cancel(self._task)
 
     async def _run(self, sub: JetStreamContext.PullSubscription) -> None:
         while not self._stopping:
+            self._fetching = True
             try:
                 msgs = await sub.fetch(self.batch, timeout=1.0)
             except asyncio.CancelledError:
@@ -118,6 +122,8 @@ class EventConsumer:
                 log.debug("fetch failed: %r", exc)
                 await asyncio.sleep(0.5)
                 continue
+            finally:
+                self._fetching = False
             if self.parallel == 1:
                 for i, msg in enumerate(msgs):
                     if self._stopping:
