@@ -59,10 +59,12 @@ class ObservabilityMiddleware:
                 span.set_attribute("http.response.status_code", status)
                 metrics.HTTP_REQUESTS.labels(route, method, str(status)).inc()
                 metrics.HTTP_SECONDS.labels(route, method).observe(elapsed)
+                # the route's template, never the raw path: paths carry secrets (an invitation
+                # token, a calendar feed token) that must not reach the logs
                 log.info(
                     "%s %s %s",
                     method,
-                    scope.get("path", ""),
+                    route,
                     status,
                     extra={"route": route, "status": status, "duration_ms": round(elapsed * 1000, 1)},
                 )
