@@ -9,6 +9,7 @@ trail by being listed in `AUDITED` and naming its actor in one of `ACTOR_FIELDS`
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,15 +44,31 @@ _NOT_DETAILS = frozenset(
 _MAX_DETAIL_LIST = 50
 
 
+# an event's data comes from the stream: only plain field names and values that any store can
+# hold go into the trail (FerretDB refuses `.`/`$` in keys, BSON has no integers beyond 64 bits)
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_MAX_TEXT = 500
+
+
+def _storable(value: Any) -> bool:
+    if isinstance(value, bool) or value is None:
+        return True
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    return isinstance(value, str | float)
+
+
 def _details(data: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():
-        if key in _NOT_DETAILS or key in ACTOR_FIELDS or key.endswith("_sha256"):
+        if not _KEY.match(key) or key in _NOT_DETAILS or key in ACTOR_FIELDS or key.endswith("_sha256"):
             continue
-        if value is None or isinstance(value, str | int | float | bool):
+        if isinstance(value, str):
+            out[key] = value[:_MAX_TEXT]
+        elif _storable(value):
             out[key] = value
-        elif isinstance(value, list) and all(isinstance(v, str | int) for v in value):
-            out[key] = value[:_MAX_DETAIL_LIST]
+        elif isinstance(value, list) and all(isinstance(v, str | int) and _storable(v) for v in value):
+            out[key] = [v[:_MAX_TEXT] if isinstance(v, str) else v for v in value[:_MAX_DETAIL_LIST]]
     return out
 
 
@@ -73,17 +90,17 @@ class AuditLog:
     async def __call__(self, event: Event) -> None:
         try:
             data = msgspec.json.decode(event.data)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise Permanent(f"unlesbare Daten: {exc}") from exc
         if not isinstance(data, dict):
             raise Permanent("Daten sind kein Objekt")
-        actor = next((data[f] for f in ACTOR_FIELDS if isinstance(data.get(f), str)), None)
+        actor = next((data[f][:_MAX_TEXT] for f in ACTOR_FIELDS if isinstance(data.get(f), str)), None)
         doc: Document = {
             "_id": event.id,
             "action": event.type,
             "actor": actor,
             "object": event.subject,
-            "title": data.get("title") if isinstance(data.get("title"), str) else None,
+            "title": data["title"][:_MAX_TEXT] if isinstance(data.get("title"), str) else None,
             "details": _details(data),
             "at": _aware(event.time),
             "source": event.source,
@@ -93,7 +110,10 @@ class AuditLog:
         if event.type == p.EVENT_PERSON_DELETED:
             # the trail is read in stream order, so every entry about the person is in it by now:
             # this entry and those get the pseudonym, whenever the privacy consumer runs
-            deleted = msgspec.convert(data, p.PersonDeleted)
+            try:
+                deleted = msgspec.convert(data, p.PersonDeleted)
+            except msgspec.ValidationError as exc:
+                raise Permanent(f"person.deleted unlesbar: {exc}") from exc
             doc = privacy.Match(
                 person_id=deleted.person_id,
                 pseudonym=deleted.pseudonym,

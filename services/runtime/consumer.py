@@ -176,7 +176,9 @@ class EventConsumer:
                 metrics.EVENTS_HANDLED.labels(self.durable, "duplicate").inc()
                 return
             await self.handler(event)
-        except Permanent as exc:
+        except (Permanent, msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+            # data that cannot be read now cannot be read on the next delivery either, whichever
+            # handler found out (msgspec reports bytes that are not UTF-8 as UnicodeDecodeError)
             log.error("event %s (%s) failed for good: %s", event.id, event.type, exc)
             await self._park(key, msg.subject, event, str(exc), msg.data)
             await _settle(msg.ack())
