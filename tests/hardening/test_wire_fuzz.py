@@ -189,12 +189,15 @@ async def _publish_garbage_events(stack: Stack, js: Any, figures: Any) -> None:
         ack = await js.publish(subject, raw, headers={"Nats-Msg-Id": uuid.uuid4().hex})
         sent += 1
         try:
-            event_id = _event_decoder.decode(raw).id
+            event: Event | None = _event_decoder.decode(raw)
         except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-            event_id = None
+            event = None
+        event_id = event.id if event else None
         # every consumer whose filter matches gets it, not only the one aimed at
         for service, consumer in _consumers(stack):
             if any(_matches(f, subject) for f in consumer.subjects):
+                if event and consumer.wants is not None and not await consumer.wants(event):
+                    continue  # acknowledged unread and unrecorded, by design (a ballot at webhooks)
                 key = f"{consumer.durable}:{event_id}" if event_id else f"{consumer.durable}:seq:{ack.seq}"
                 expected.setdefault(service, []).append((consumer, key))
 
