@@ -12,6 +12,7 @@ figures are read as shares of these two.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -59,12 +60,17 @@ def body(i: int) -> str:
     return msgspec.json.encode(ballot).decode()
 
 
+def _credentials() -> tuple[str, str] | None:
+    user, password = os.environ.get("NATS_USER", ""), os.environ.get("NATS_PASSWORD", "")
+    return (user, password) if user else None
+
+
 def app(nats_url: str) -> Litestar:
     holder: dict[str, RpcClient] = {}
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        conn = await connect(nats_url, "bench-baseline")
+        conn = await connect(nats_url, "bench-baseline", _credentials())
         holder["rpc"] = RpcClient(conn.nc, NAMES, 10.0)
         try:
             yield
@@ -85,7 +91,7 @@ def app(nats_url: str) -> Litestar:
 
 
 async def responder(nats_url: str) -> None:
-    conn = await connect(nats_url, "bench-responder")
+    conn = await connect(nats_url, "bench-responder", _credentials())
 
     async def echo(_: Principal | None, data: Ballot) -> Ack:
         return Ack(poll_id=data.poll_id, voter=data.voter, total=sum(data.points.values()))
