@@ -70,9 +70,11 @@ async def start(settings: Settings) -> ServiceProcess:
     fanout = FanOut(
         inbox_repo, resolver, public_url=settings.public_url, sender=settings.mail_from, on_mail=sender.wake
     )
-    # handled several at a time: one event waiting for its recipients (a directory call) held
-    # up all behind it, e.g. a survey's publication behind 218 "betrifft uns auch"
-    await proc.consume("notifications-fanout", fanout.event_types, fanout, parallel=8)
+    # two durable consumers over the same handler: types whose mail goes out at once by default
+    # never queue behind digest material (a survey's publication waited behind 218 "betrifft
+    # uns auch"); each handles several events at a time, since one waits for its recipients
+    await proc.consume("notifications-fanout", fanout.immediate_types, fanout, parallel=8)
+    await proc.consume("notifications-digest", fanout.digest_types, fanout, parallel=8)
 
     hooks = WebhookRepository(proc.db)
     await hooks.create_indexes()
