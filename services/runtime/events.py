@@ -129,6 +129,14 @@ class OutboxRelay:
     instead recorded by id in `published` (one small document each), and the sweeper skips them.
     The normal path publishes at once after the write; the sweeper is the safety net for events
     whose publish failed (NATS away, a crash between write and publish).
+
+    A full sweep reads every document with an outbox (they stay as history) and the whole
+    `published` collection, which on FerretDB are scans that grow with the data: it runs at
+    start (a crash may have left events behind), after a sweep failed, and otherwise rarely (a
+    peer instance that died and never came back). Events whose publish failed here are kept in
+    memory and retried on their own every `sweep_interval`, without a scan: under load a few
+    publish timeouts once made every instance sweep everything each second, and the sweeps
+    took the database's whole capacity.
     """
 
     def __init__(
@@ -140,7 +148,7 @@ class OutboxRelay:
         published: AsyncCollection[Document],
         *,
         sweep_interval: float = 1.0,
-        idle_sweep_interval: float = 30.0,
+        idle_sweep_interval: float = 300.0,
     ) -> None:
         self.js = js
         self.names = names
@@ -152,8 +160,10 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[bool]] = set()
         self._wake = asyncio.Event()
-        # sweep soon after start (a crash may have left events behind) and after any failure
+        # a full sweep soon after start (a crash may have left events behind) and after a failed one
         self._unsure = True
+        # entries this instance failed to publish, by id: retried without reading the database
+        self._failed: dict[str, Document] = {}
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"outbox-{self.source}")
@@ -164,9 +174,9 @@ class OutboxRelay:
         if self._pending:
             await asyncio.wait(set(self._pending), timeout=grace)
         await cancel(self._task)
-        if self._unsure:
+        if self._failed:
             try:
-                await asyncio.wait_for(self.sweep(), timeout=grace)
+                await asyncio.wait_for(self.retry(), timeout=grace)
             except Exception as exc:
                 log.warning("outbox not flushed on stop: %r", exc)
 
@@ -179,7 +189,7 @@ class OutboxRelay:
     async def _publish(self, entries: list[Document]) -> bool:
         done: list[str] = []
         ok = True
-        for entry in entries:
+        for i, entry in enumerate(entries):
             try:
                 await self.js.publish(
                     self.names.event_subject(entry["type"]),
@@ -189,11 +199,13 @@ class OutboxRelay:
                 )
             except Exception as exc:
                 log.warning("event %s not yet published: %r", entry["id"], exc)
-                self._unsure = True
+                # this one and those after it, in order, on the next retry
+                self._failed.update((e["id"], e) for e in entries[i:])
                 self._wake.set()
                 ok = False
                 break
             done.append(entry["id"])
+            self._failed.pop(entry["id"], None)
         if done:
             await self._mark(done)
         return ok
@@ -223,20 +235,35 @@ class OutboxRelay:
         return [e for e in waiting if e["id"] not in done]
 
     async def sweep(self) -> int:
+        """Full sweep: publish every outbox entry not recorded as published."""
         waiting = sorted(await self.pending(), key=lambda e: (e["time"], e["id"]))
+        self._unsure = False
         if waiting and not await self._publish(waiting):
             return 0
-        self._unsure = False
+        return len(waiting)
+
+    async def retry(self) -> int:
+        """Publish again what failed here, oldest first."""
+        waiting = sorted(self._failed.values(), key=lambda e: (e["time"], e["id"]))
+        if waiting and not await self._publish(waiting):
+            return 0
         return len(waiting)
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_full = loop.time()
         while True:
-            interval = self.sweep_interval if self._unsure else self.idle_sweep_interval
+            busy = self._unsure or bool(self._failed)
+            interval = self.sweep_interval if busy else self.idle_sweep_interval
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)
             self._wake.clear()
             try:
-                await self.sweep()
+                if self._unsure or loop.time() - last_full >= self.idle_sweep_interval:
+                    last_full = loop.time()
+                    await self.sweep()
+                elif self._failed:
+                    await self.retry()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
