@@ -7,6 +7,7 @@ from typing import Any
 
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from services.notifications.unread import UnreadCounts
 from services.runtime.mongo import AsyncDatabase, Document
 
 
@@ -63,6 +64,7 @@ class InboxRepository:
         self.mail_claims = db["mail_claims"]
         self.digest_items = db["digest_items"]
         self.digests = db["digests"]  # _id: "<person>:<period>:<key>", one per period
+        self.unread = UnreadCounts(self._unread_counts)
 
     async def create_indexes(self) -> None:
         await self.inbox.create_index([("person_id", 1)])
@@ -86,16 +88,28 @@ class InboxRepository:
         return sorted(docs, key=lambda d: (d["created_at"], d["_id"]), reverse=True)
 
     async def unread_count(self, person_id: str) -> int:
-        return await self.inbox.count_documents({"person_id": person_id, "read_at": None})
+        return await self.unread.count(person_id)
+
+    async def _unread_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        async for doc in self.inbox.find({"read_at": None}, {"_id": 0, "person_id": 1}):
+            counts[doc["person_id"]] = counts.get(doc["person_id"], 0) + 1
+        return counts
 
     async def mark_read(self, person_id: str, entry_id: str, at: datetime) -> bool:
-        result = await self.inbox.update_one(
-            {"_id": entry_id, "person_id": person_id}, {"$set": {"read_at": at}}
-        )
+        try:
+            result = await self.inbox.update_one(
+                {"_id": entry_id, "person_id": person_id}, {"$set": {"read_at": at}}
+            )
+        finally:
+            self.unread.changed()
         return result.matched_count > 0
 
     async def mark_all_read(self, person_id: str, at: datetime) -> None:
-        await self.inbox.update_many({"person_id": person_id, "read_at": None}, {"$set": {"read_at": at}})
+        try:
+            await self.inbox.update_many({"person_id": person_id, "read_at": None}, {"$set": {"read_at": at}})
+        finally:
+            self.unread.changed()
 
     # preferences ------------------------------------------------------------------------
 
@@ -111,6 +125,9 @@ class InboxRepository:
             if any(e.get("code") != 11000 for e in errors):
                 raise
             return len(docs) - len(errors)
+        finally:
+            if collection is self.inbox:
+                self.unread.changed()  # after the write: a count asked for from now on includes it
 
     async def preferences_for(self, person_ids: list[str]) -> dict[str, dict[str, Any]]:
         docs = await self.preferences.find({"_id": {"$in": person_ids}}).to_list(None)

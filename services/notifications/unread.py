@@ -1,0 +1,50 @@
+"""How many unread inbox entries each person has, for the badge on every page.
+
+Every logged-in page asks for the caller's count. FerretDB answers a count by person with a scan
+of the whole inbox, which grows by one entry per person and event: under page load the scans
+took the database's whole capacity and slowed everything else. Here one scan counts for
+everybody and is shared by all who ask while it runs. A count is never older than `ttl`
+seconds (other instances' writes) and never older than this instance's own last inbox write:
+who marks an entry read, or gets a new one through this instance, sees it on the next page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+
+class UnreadCounts:
+    def __init__(self, load: Callable[[], Awaitable[dict[str, int]]], ttl: float = 2.0) -> None:
+        self._load = load
+        self._ttl = ttl
+        self._version = 0  # bumped by every inbox write of this instance
+        self._counts: dict[str, int] = {}
+        self._as_of = -1  # the version the counts reflect
+        self._at = float("-inf")  # when the scan behind them started
+        self._task: asyncio.Task[None] | None = None
+        self._task_version = -1
+        self._task_at = float("-inf")
+
+    def changed(self) -> None:
+        self._version += 1
+
+    async def count(self, person_id: str) -> int:
+        loop = asyncio.get_running_loop()
+        asked, wanted = loop.time(), self._version
+        # a scan that started after this call (or within ttl before it) and after the last write
+        while not (self._as_of >= wanted and self._at >= asked - self._ttl):
+            task = self._task
+            if task is not None and not task.done():
+                if self._task_version >= wanted and self._task_at >= asked - self._ttl:
+                    await asyncio.shield(task)  # raises if the scan failed
+                else:
+                    await asyncio.wait([task])  # too old for this caller: the next one is
+                continue
+            self._task_version, self._task_at = self._version, loop.time()
+            self._task = asyncio.create_task(self._refresh(self._task_version, self._task_at))
+        return self._counts.get(person_id, 0)
+
+    async def _refresh(self, version: int, at: float) -> None:
+        counts = await self._load()
+        self._counts, self._as_of, self._at = counts, version, at

@@ -1,0 +1,74 @@
+"""The unread badge: one inbox scan serves every page asking at the same time, and nobody sees a
+count older than this instance's own last inbox write."""
+
+from __future__ import annotations
+
+import asyncio
+
+from services.notifications.unread import UnreadCounts
+
+
+class Inbox:
+    """Stands in for the inbox collection: unread entries by person, and how often it was read."""
+
+    def __init__(self) -> None:
+        self.unread: dict[str, int] = {"anna": 2}
+        self.scans = 0
+
+    async def scan(self) -> dict[str, int]:
+        self.scans += 1
+        snapshot = dict(self.unread)
+        await asyncio.sleep(0.01)  # a scan takes a while; callers arrive meanwhile
+        return snapshot
+
+
+async def test_fifty_pages_at_once_cost_one_scan() -> None:
+    inbox = Inbox()
+    counts = UnreadCounts(inbox.scan, ttl=60)
+    results = await asyncio.gather(*(counts.count("anna") for _ in range(50)))
+    assert results == [2] * 50
+    assert inbox.scans == 1
+    assert await counts.count("bernd") == 0 and inbox.scans == 1
+
+
+async def test_own_write_is_seen_on_the_next_page_even_during_a_scan() -> None:
+    inbox = Inbox()
+    counts = UnreadCounts(inbox.scan, ttl=60)
+    assert await counts.count("anna") == 2
+    # a scan is under way when Anna reads one entry; her next page must not show the old count
+    during = asyncio.create_task(counts.count("anna"))
+    await asyncio.sleep(0)
+    inbox.unread["anna"] = 1
+    counts.changed()
+    assert await counts.count("anna") == 1
+    await during
+
+
+async def test_writes_of_other_instances_show_after_the_ttl() -> None:
+    inbox = Inbox()
+    counts = UnreadCounts(inbox.scan, ttl=0.05)
+    assert await counts.count("anna") == 2
+    inbox.unread["anna"] = 5  # written by another instance: this one is not told
+    assert await counts.count("anna") == 2
+    await asyncio.sleep(0.06)
+    assert await counts.count("anna") == 5
+    assert inbox.scans == 2
+
+
+async def test_a_failed_scan_fails_the_callers_and_the_next_call_scans_again() -> None:
+    inbox = Inbox()
+    failures = [RuntimeError("database away")]
+
+    async def flaky() -> dict[str, int]:
+        if failures:
+            raise failures.pop()
+        return await inbox.scan()
+
+    counts = UnreadCounts(flaky, ttl=60)
+    try:
+        await counts.count("anna")
+    except RuntimeError:
+        pass
+    else:
+        raise AssertionError("the failure was hidden")
+    assert await counts.count("anna") == 2
