@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from bench.platform import stack_env
 from deploy.local import Console, Ports, start_stack
 from services.directory.cli import import_organisations
 from services.directory.passwords import Passwords
@@ -94,18 +95,7 @@ async def measure(timeout: float = 120.0) -> FanoutResult:
     smtp.start()
     var_dir = Path(tempfile.mkdtemp(prefix="gdst-bench-"))
     ports = Ports(nats=free_port(), mongodb=free_port(), smtp=smtp.port, gateway=free_port())
-    env = {
-        **os.environ,
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(smtp.port),
-        "GDST_DEMO": "0",
-        "LOG_LEVEL": "WARNING",
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_KIB": "1024",
-        "PUBLIC_URL": "http://bench.gdst.test",
-    }
-    for key in ("NATS_URL", "MONGODB_URL"):
-        env.pop(key, None)
+    env = stack_env(smtp.port)
     with open(os.devnull, "w") as quiet:  # noqa: ASYNC230 - opening /dev/null does not block
         stack = await start_stack(ROOT, ports, env, var_dir, demo=False, console=Console(quiet, colour=False))
         try:

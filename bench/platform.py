@@ -38,6 +38,25 @@ PASSWORD = "bench-passwort-1"
 TOKEN_PREFIX = "gdst_bench"  # the directory accepts tokens starting with "gdst_"
 
 
+def stack_env(smtp_port: int) -> dict[str, str]:
+    """The environment of a bench stack: its own servers (none taken from the caller's
+    NATS_URL, MONGODB_URL or namespace), mail to the bench's SMTP counter, no demo data, quiet
+    logs, cheap password hashes for the seeded people."""
+    env = {
+        **os.environ,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_port),
+        "GDST_DEMO": "0",
+        "LOG_LEVEL": "WARNING",
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_KIB": "1024",
+        "PUBLIC_URL": "http://bench.gdst.test",
+    }
+    for key in ("NATS_URL", "MONGODB_URL", "GDST_NAMESPACE"):
+        env.pop(key, None)
+    return env
+
+
 class Mails(Protocol):
     @property
     def messages(self) -> list[Any]: ...

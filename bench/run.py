@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import counting, similarity
-from bench.platform import Population, RoundResult, Sizes, Target, prepare, run_round, spread
+from bench.platform import Population, RoundResult, Sizes, Target, prepare, run_round, spread, stack_env
 from deploy.local import Console, Ports, start_stack
 from services.directory.cli import import_organisations
 from services.runtime import natsauth
@@ -96,18 +96,7 @@ async def bench(sizes: Sizes, rounds: int) -> tuple[dict[str, Any], list[str]]:
     smtp.start()
     var_dir = Path(tempfile.mkdtemp(prefix="gdst-bench-"))
     ports = Ports(nats=free_port(), mongodb=free_port(), smtp=smtp.port, gateway=free_port())
-    env = {
-        **os.environ,
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(smtp.port),
-        "GDST_DEMO": "0",
-        "LOG_LEVEL": "WARNING",
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_KIB": "1024",
-        "PUBLIC_URL": "http://bench.gdst.test",
-    }
-    for key in ("NATS_URL", "MONGODB_URL", "GDST_NAMESPACE"):
-        env.pop(key, None)
+    env = stack_env(smtp.port)
     baseline: Baseline | None = None
     rounds_out: list[RoundResult] = []
     with open(os.devnull, "w") as quiet:  # noqa: ASYNC230 - opening /dev/null does not block

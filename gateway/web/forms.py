@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import msgspec
 
+from gateway.i18n import gettext as _
 from services.contracts.envelope import FieldError
+from services.runtime.errors import DomainError
 from services.runtime.validation import field_errors
 
 T = TypeVar("T", bound=msgspec.Struct)
@@ -29,6 +32,21 @@ class FormErrors:
                 self.add(err.field, err.message)
             else:
                 self.general.append(err.message)
+
+    def add_refusal(
+        self, exc: DomainError, known: Collection[str], rename: Callable[[str], str] = lambda f: f
+    ) -> None:
+        """A service's refusal on the form: each field error on its field (the service's field
+        name passed through `rename`) when the form has it, in the summary otherwise; a refusal
+        without field errors in the summary by its detail."""
+        for err in exc.errors:
+            name = rename(err.field)
+            if name in known:
+                self.add(name, _(err.message))
+            else:
+                self.general.append(_(err.message))
+        if not exc.errors:
+            self.general.append(_(exc.detail or exc.title))
 
     def __bool__(self) -> bool:
         return bool(self.fields or self.general)

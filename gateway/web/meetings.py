@@ -164,18 +164,15 @@ def _fields_from(values: dict[str, str], errors: FormErrors) -> c.MeetingFields 
 
 
 def _service_errors(exc: DomainError, errors: FormErrors, values: dict[str, str]) -> None:
-    for err in exc.errors:
-        name = err.field.split("[")[0]
+    def rename(field: str) -> str:
+        name = field.split("[")[0]
         if name == "start":
-            name = "start_date"
-        elif name == "rrule" and values.get("repeat") != "custom":
-            name = "until" if values.get("repeat") else "repeat"
-        if name in FORM_FIELDS:
-            errors.add(name, _(err.message))
-        else:
-            errors.general.append(_(err.message))
-    if not exc.errors:
-        errors.general.append(_(exc.detail or exc.title))
+            return "start_date"
+        if name == "rrule" and values.get("repeat") != "custom":
+            return "until" if values.get("repeat") else "repeat"
+        return name
+
+    errors.add_refusal(exc, FORM_FIELDS, rename)
 
 
 class MeetingPages(Controller):

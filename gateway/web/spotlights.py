@@ -243,14 +243,7 @@ class SpotlightPages(Controller):
                 )
                 spotlight = await _client(request).create(who, req)
             except DomainError as exc:
-                for e in exc.errors:
-                    name = _field(e.field)
-                    if name in FIELDS:
-                        errors.add(name, _(e.message))
-                    else:
-                        errors.general.append(_(e.message))
-                if not exc.errors:
-                    errors.general.append(_(exc.detail or exc.title))
+                errors.add_refusal(exc, FIELDS, _field)
             else:
                 return Redirect(path=f"/spotlights/{spotlight.id}?hinweis=angelegt")
         return await self._new(request, auth, who, values, errors, 422)
@@ -309,13 +302,8 @@ class SpotlightPages(Controller):
             except DomainError as exc:
                 if exc.status == 404:
                     raise
-                for e in exc.errors:
-                    name = _field(e.field)
-                    if name in ("status", "comment", "answer"):
-                        errors.add(name, _(e.message))
-                    else:
-                        errors.general.append(_(e.message))
-                if not exc.errors or exc.status != 422:
+                errors.add_refusal(exc, ("status", "comment", "answer"), _field)
+                if exc.errors and exc.status != 422:
                     # 403 and 409 explain themselves in the detail; the field hint follows
                     errors.general.insert(0, _(exc.detail or exc.title))
             else:

@@ -90,7 +90,7 @@ class AuditLog:
     async def __call__(self, event: Event) -> None:
         try:
             data = msgspec.json.decode(event.data)
-        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+        except msgspec.DecodeError as exc:  # (bytes that are not UTF-8: the consumer parks them)
             raise Permanent(f"unlesbare Daten: {exc}") from exc
         if not isinstance(data, dict):
             raise Permanent("Daten sind kein Objekt")

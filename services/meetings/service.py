@@ -212,9 +212,13 @@ class MeetingsService:
             ),
             subject=f"meetings/{req.id}",
         )
-        await self.repo.update_meeting(req.id, changes, [event])
-        self.on_outbox(self.repo.meetings, req.id, [event])
-        return await self.get(who, c.GetMeeting(id=req.id))
+        return await self._change(who, req.id, changes, event)
+
+    async def _change(self, who: Principal, meeting_id: str, changes: Document, event: Document) -> c.Meeting:
+        """Write a change with its event in the meeting's outbox, publish it, answer the new state."""
+        await self.repo.update_meeting(meeting_id, changes, [event])
+        self.on_outbox(self.repo.meetings, meeting_id, [event])
+        return await self.get(who, c.GetMeeting(id=meeting_id))
 
     async def cancel_occurrence(self, who: Principal, req: c.CancelOccurrence) -> c.Meeting:
         self._require_planner(who)
@@ -247,9 +251,7 @@ class MeetingsService:
             "sequence": int(doc.get("sequence", 0)) + 1,
             "updated_at": _now(),
         }
-        await self.repo.update_meeting(req.id, changes, [event])
-        self.on_outbox(self.repo.meetings, req.id, [event])
-        return await self.get(who, c.GetMeeting(id=req.id))
+        return await self._change(who, req.id, changes, event)
 
     async def move_occurrence(self, who: Principal, req: c.MoveOccurrence) -> c.Meeting:
         self._require_planner(who)
@@ -286,9 +288,7 @@ class MeetingsService:
             "by": who.person_id,
         }
         changes = {"moved": moved, "sequence": int(doc.get("sequence", 0)) + 1, "updated_at": _now()}
-        await self.repo.update_meeting(req.id, changes, [event])
-        self.on_outbox(self.repo.meetings, req.id, [event])
-        return await self.get(who, c.GetMeeting(id=req.id))
+        return await self._change(who, req.id, changes, event)
 
     async def cancel(self, who: Principal, req: c.CancelMeeting) -> c.Meeting:
         self._require_planner(who)
@@ -314,9 +314,7 @@ class MeetingsService:
             "sequence": int(doc.get("sequence", 0)) + 1,
             "updated_at": _now(),
         }
-        await self.repo.update_meeting(req.id, changes, [event])
-        self.on_outbox(self.repo.meetings, req.id, [event])
-        return await self.get(who, c.GetMeeting(id=req.id))
+        return await self._change(who, req.id, changes, event)
 
     # reading --------------------------------------------------------------------------
 

@@ -23,8 +23,7 @@ log = logging.getLogger(__name__)
 
 
 class FanOut:
-    event_types = tuple(TOPIC_BY_TYPE)
-    # by the topic's default mail choice: the first are awaited by people, the others collected
+    # the types it handles, split by the topic's default mail choice: the first are awaited by people, the others collected
     immediate_types = tuple(t for t, topic in TOPIC_BY_TYPE.items() if topic.email == "immediate")
     digest_types = tuple(t for t, topic in TOPIC_BY_TYPE.items() if topic.email != "immediate")
 
