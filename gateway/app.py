@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from nats.aio.msg import Msg
 
 from gateway import i18n
 from gateway.api.dashboard import DashboardController
@@ -44,6 +45,7 @@ from gateway.auth import csrf_guard
 from gateway.middleware import EdgeMiddleware, security_headers
 from gateway.observability import ObservabilityMiddleware, metrics_endpoint
 from gateway.openapi import document_problems
+from gateway.principals import decode_forget
 from gateway.problems import DETAILS, handle
 from gateway.sessions import SessionStore
 from gateway.state import Gateway
@@ -79,6 +81,15 @@ ROLE_LABELS = {
     "lotse": "Digital-Lotse",
     "admin": "Administration",
 }
+
+
+def _forgetter(gateway: Gateway) -> Callable[[Msg], Awaitable[None]]:
+    async def forget(msg: Msg) -> None:
+        person_id = decode_forget(msg.data)
+        if person_id:
+            gateway.tokens.forget_person(person_id)
+
+    return forget
 
 
 async def require_json(request: Request[Any, Any, Any]) -> None:
@@ -152,9 +163,13 @@ def create_app(
             sessions=sessions,
             required_services=required_services,
         )
+        gateway: Gateway = app.state.gateway
+        forget_sub = await conn.nc.subscribe(settings.names.principal_changes, cb=_forgetter(gateway))
         try:
             yield
         finally:
+            with contextlib.suppress(Exception):
+                await forget_sub.unsubscribe()
             if owned:
                 await conn.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -13,10 +14,13 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 
 from gateway import i18n
+from gateway.principals import encode_forget
 from gateway.sessions import COOKIE, Session
 from gateway.state import Gateway
 from services.contracts import directory as c
 from services.contracts.envelope import Principal
+
+log = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "x-csrf-token"
@@ -44,9 +48,13 @@ async def resolve(request: Request[Any, Any, Any]) -> Auth:
     auth = Auth()
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
-        principal = await gw.rpc.call(
-            c.SERVICE, c.Endpoints.TOKEN_RESOLVE, c.ResolveToken(token=header[7:].strip()[:200]), Principal
-        )
+        token = header[7:].strip()[:200]
+        principal = gw.tokens.get(token)
+        if principal is None:
+            principal = await gw.rpc.call(
+                c.SERVICE, c.Endpoints.TOKEN_RESOLVE, c.ResolveToken(token=token), Principal
+            )
+            gw.tokens.put(token, principal)
         auth = Auth(principal=principal, via="token")
     else:
         session_id = request.cookies.get(COOKIE)
@@ -56,6 +64,16 @@ async def resolve(request: Request[Any, Any, Any]) -> Auth:
                 auth = Auth(session.principal, session_id, session, "session")
     request.scope.setdefault("state", {})["gdst_auth"] = auth
     return auth
+
+
+async def forget_tokens_of(gw: Gateway, person_id: str) -> None:
+    """After a token was revoked or a person deleted: this gateway forgets the person's tokens at
+    once, the others when the broadcast arrives (or their entries expire)."""
+    gw.tokens.forget_person(person_id)
+    try:
+        await gw.conn.nc.publish(gw.settings.names.principal_changes, encode_forget(person_id))
+    except Exception as exc:  # NATS away: the other gateways' entries expire on their own
+        log.warning("gateways not told to forget a person's tokens: %r", exc)
 
 
 def same(a: str | None, b: str | None) -> bool:

@@ -10,7 +10,7 @@ from litestar.di import Provide
 from litestar.params import Parameter
 
 from gateway.api.session import session_cookie
-from gateway.auth import api_principal, gateway_of
+from gateway.auth import api_principal, forget_tokens_of, gateway_of
 from gateway.clients.privacy import PersonalDataExport, PrivacyClient
 from services.contracts import privacy as pv
 from services.contracts.envelope import ROLE_ADMIN, Principal
@@ -47,6 +47,7 @@ async def delete_person(
     """Ask the directory, then end every session of the person at once (the login already fails)."""
     accepted = await _client(request).delete(who, person_id)
     await gateway_of(request).sessions.end_all_of(person_id)
+    await forget_tokens_of(gateway_of(request), person_id)
     return accepted
 
 

@@ -10,7 +10,7 @@ from litestar.di import Provide
 from litestar.params import Parameter
 
 from gateway.api.schemas import LoginRequest, LoginResponse
-from gateway.auth import CSRF_EXEMPT, api_principal, gateway_of, resolve
+from gateway.auth import CSRF_EXEMPT, api_principal, forget_tokens_of, gateway_of, resolve
 from gateway.clients.directory import DirectoryClient
 from gateway.sessions import COOKIE
 from gateway.state import Gateway
@@ -92,3 +92,4 @@ class TokenController(Controller):
         token_id: Annotated[str, Parameter(max_length=64)],
     ) -> None:
         await DirectoryClient(gateway_of(request).rpc).delete_token(principal, token_id)
+        await forget_tokens_of(gateway_of(request), principal.person_id)

@@ -51,6 +51,12 @@ class Names:
     def durable(self, consumer: str) -> str:
         return f"{self.namespace}_{consumer}".replace(".", "_")
 
+    @property
+    def principal_changes(self) -> str:
+        """Core NATS subject on which gateways tell each other to forget a person's remembered
+        bearer tokens (revoked, or the person deleted)."""
+        return f"{self.namespace}.live.principals"
+
     # state
     @property
     def session_bucket(self) -> str:

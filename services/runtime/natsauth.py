@@ -46,7 +46,8 @@ def permissions(kind: str, namespace: str = "*") -> dict[str, Any]:
     ns = namespace
     if kind == GATEWAY:
         return {
-            "publish": {"allow": [f"{ns}.rpc.>", "$SRV.PING.>", *_JETSTREAM]},
+            # `live.principals`: gateways tell each other to forget a person's bearer tokens
+            "publish": {"allow": [f"{ns}.rpc.>", f"{ns}.live.principals", "$SRV.PING.>", *_JETSTREAM]},
             "subscribe": {"allow": ["_INBOX.>", f"{ns}.live.>"]},
         }
     if kind in SERVICE_KINDS:

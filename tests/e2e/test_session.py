@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from gateway.app import create_app
 from tests.conftest import DEMO_PASSWORD, MINISTRY, Stack
+from tests.support.http import serve
 
 
 class TestSession:
@@ -75,6 +79,27 @@ class TestSession:
             assert (await machine.post("/api/v1/tokens", json={"name": "zweiter"})).status_code == 201
             assert (await client.delete(f"/api/v1/tokens/{created.json()['id']}")).status_code == 204
             assert (await machine.get("/api/v1/me")).status_code == 401
+
+    async def test_a_token_revoked_on_one_gateway_is_refused_by_the_others(self, stack: Stack) -> None:
+        # gateways remember a token's principal for a while (gateway/principals.py); a
+        # revocation must not wait for that memory to expire on the other instances
+        client = await stack.login("kommune-15003@gdst.example")
+        created = (await client.post("/api/v1/tokens", json={"name": "Fachverfahren"})).json()
+        async with serve(create_app(stack.settings)) as other_url:
+            headers = {"Authorization": f"Bearer {created['token']}"}
+            async with stack.client(headers=headers) as here, stack.client(headers=headers) as machine:
+                machine.base_url = other_url
+                assert (await here.get("/api/v1/me")).status_code == 200
+                assert (await machine.get("/api/v1/me")).status_code == 200, "remembered there now"
+                assert (await client.delete(f"/api/v1/tokens/{created['id']}")).status_code == 204
+                assert (await here.get("/api/v1/me")).status_code == 401, "the revoking gateway at once"
+                statuses = []
+                for _ in range(20):  # the broadcast takes a moment; the memory would last 30 s
+                    statuses.append((await machine.get("/api/v1/me")).status_code)
+                    if statuses[-1] == 401:
+                        break
+                    await asyncio.sleep(0.1)
+                assert statuses[-1] == 401, statuses
 
     async def test_anonymous_gets_401_problem(self, stack: Stack) -> None:
         async with stack.client() as client:

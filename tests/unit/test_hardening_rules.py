@@ -38,6 +38,9 @@ class TestNatsPermissions:
         assert names.internal_rpc("needs", "report") == "gdst.svc.needs.report"
         allow = natsauth.permissions("gateway", "gdst")["publish"]["allow"]
         assert "gdst.rpc.>" in allow
+        # gateways tell each other to forget a revoked token; nothing else under `live`
+        assert names.principal_changes in allow
+        assert "gdst.live.>" not in allow
 
     def test_unknown_kind_gets_no_permissions_by_accident(self) -> None:
         with pytest.raises(ValueError):
