@@ -125,41 +125,42 @@ class QuestionnairesRepository:
         docs = await self.responses.find({"_id": {"$in": ids}}, {"state": 1}).to_list(None)
         return {d["_id"]: d["state"] for d in docs}
 
-    async def save_draft(self, rid: str, base: Document, fields: Document) -> bool:
-        """Sets the whole answers map of a draft in one write, creating the draft if need be.
-        False when the response is submitted (a draft cannot overwrite it)."""
-        if await self._set_draft(rid, fields):
-            return True
-        try:
-            await self.responses.insert_one({**base, **fields, "_id": rid, "state": "draft", "outbox": []})
-        except DuplicateKeyError:
-            # a colleague created it at the same moment, or it is submitted
-            return await self._set_draft(rid, fields)
-        return True
+    # The writes of a response below are made under the response's lock (see the service):
+    # the caller has read `stored` under it, so the state checked there is the state written over.
+    # Filters are the `_id` alone: FerretDB looks up nothing else by index, and an update with
+    # `{"_id": ..., "state": ...}` scanned every response of every survey under the write lock.
 
-    async def _set_draft(self, rid: str, fields: Document) -> bool:
-        result = await self.responses.update_one({"_id": rid, "state": "draft"}, {"$set": fields})
-        return result.matched_count > 0
+    async def save_draft(
+        self, rid: str, stored: Document | None, base: Document, fields: Document
+    ) -> Document | None:
+        """The draft with these answers, created if there was none; returns it as stored (None
+        if it was created meanwhile, which only a writer outside the lock can do)."""
+        if stored is None:
+            return await self._create({**base, **fields, "_id": rid, "state": "draft", "outbox": []})
+        await self.responses.update_one({"_id": rid}, {"$set": fields})
+        return {**stored, **fields}
 
-    async def submit(self, rid: str, base: Document, fields: Document, outbox: list[Document]) -> bool:
-        """Draft (or nothing) → submitted with these answers, in one write. False if it was
-        submitted already."""
-        change = {"$set": {**fields, "state": "submitted"}, "$push": {"outbox": {"$each": outbox}}}
-        result = await self.responses.update_one({"_id": rid, "state": "draft"}, change)
-        if result.matched_count:
-            return True
-        try:
-            await self.responses.insert_one(
-                {**base, **fields, "_id": rid, "state": "submitted", "outbox": outbox}
-            )
-        except DuplicateKeyError:
-            result = await self.responses.update_one({"_id": rid, "state": "draft"}, change)
-            return result.matched_count > 0
-        return True
-
-    async def reopen(self, rid: str, fields: Document, outbox: list[Document]) -> bool:
-        result = await self.responses.update_one(
-            {"_id": rid, "state": "submitted"},
-            {"$set": {**fields, "state": "draft"}, "$push": {"outbox": {"$each": outbox}}},
+    async def submit(
+        self, rid: str, stored: Document | None, base: Document, fields: Document, outbox: list[Document]
+    ) -> Document | None:
+        """Draft (or nothing) → submitted with these answers, in one write; returns it as stored
+        (None as for `save_draft`)."""
+        if stored is None:
+            return await self._create({**base, **fields, "_id": rid, "state": "submitted", "outbox": outbox})
+        await self.responses.update_one(
+            {"_id": rid}, {"$set": {**fields, "state": "submitted"}, "$push": {"outbox": {"$each": outbox}}}
         )
-        return result.matched_count > 0
+        return {**stored, **fields, "state": "submitted", "outbox": [*(stored.get("outbox") or []), *outbox]}
+
+    async def reopen(self, rid: str, stored: Document, fields: Document, outbox: list[Document]) -> Document:
+        await self.responses.update_one(
+            {"_id": rid}, {"$set": {**fields, "state": "draft"}, "$push": {"outbox": {"$each": outbox}}}
+        )
+        return {**stored, **fields, "state": "draft"}
+
+    async def _create(self, doc: Document) -> Document | None:
+        try:
+            await self.responses.insert_one(doc)
+        except DuplicateKeyError:
+            return None
+        return doc

@@ -21,6 +21,7 @@ from services.runtime.errors import Conflict, Forbidden, Invalid, NotFound
 from services.runtime.events import OutboxHook, ignore_outbox, outbox_entry
 from services.runtime.locks import Locks
 from services.runtime.mongo import Document
+from services.runtime.recent import Recent
 from services.surveys.questionnaires import exports, progress, rules, statistics
 from services.surveys.questionnaires.directory import Directory
 from services.surveys.questionnaires.repository import QuestionnairesRepository, response_id
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CLOSING_SOON = timedelta(hours=72)
 MAX_SURVEY_DAYS = 366
+SURVEY_RECENT_SECONDS = 1.0
+RACED = "Die Antwort wurde soeben von anderer Stelle gespeichert. Bitte laden Sie die Seite neu."
 
 
 def _now() -> datetime:
@@ -79,6 +82,10 @@ class QuestionnairesService:
         # submission's write could turn the submission back into a draft. Writes to one response
         # therefore go one after the other, across all instances of the service.
         self.locks = locks or Locks.local()
+        # the survey with its addressees, read for every answer and page otherwise; a manual close
+        # on another instance shows here within this second (deadlines are exact: `closes_at`
+        # is compared with the clock on every request)
+        self._recent: Recent[str, Document] = Recent(SURVEY_RECENT_SECONDS)
 
     def _lock(self, rid: str) -> contextlib.AbstractAsyncContextManager[None]:
         return self.locks.hold(f"response:{rid}")
@@ -117,10 +124,19 @@ class QuestionnairesService:
     def _addressed(self, doc: Document, who: Principal) -> bool:
         return doc["status"] != "draft" and self._key(doc, who) in (doc.get("addressed_keys") or [])
 
-    async def _survey(self, who: Principal, survey_id: str) -> Document:
+    async def _read(self, survey_id: str, *, recent: bool) -> Document | None:
+        doc = self._recent.get(survey_id) if recent else None
+        if doc is None:
+            doc = await self.repo.survey(survey_id)
+            if doc is not None:
+                self._recent.put(survey_id, doc)
+        return doc
+
+    async def _survey(self, who: Principal, survey_id: str, *, recent: bool = False) -> Document:
         """The survey as the caller may see it: drafts only for the ministry, the others only
-        if addressed to the caller (403 otherwise)."""
-        doc = await self.repo.survey(survey_id)
+        if addressed to the caller (403 otherwise). `recent`: a copy read within the last
+        SURVEY_RECENT_SECONDS will do (answering and reading, never changing the survey)."""
+        doc = await self._read(survey_id, recent=recent)
         if doc is None or (doc["status"] == "draft" and not who.is_ministry):
             raise NotFound("Diese Umfrage gibt es nicht.")
         if not who.is_ministry and not self._addressed(doc, who):
@@ -181,6 +197,7 @@ class QuestionnairesService:
         questions, errors = self._checked(req)
         if errors:
             raise Invalid("Die Umfrage ist so nicht möglich.", errors)
+        self._recent.drop(req.id)
         if not await self.repo.update_draft(req.id, req.revision, self._fields(req, questions)):
             raise Conflict(
                 "Die Umfrage wurde inzwischen geändert oder veröffentlicht. Bitte laden Sie sie neu."
@@ -190,6 +207,7 @@ class QuestionnairesService:
     async def delete(self, who: Principal, survey_id: str) -> None:
         self._ministry(who, "Umfragen löscht")
         await self._survey(who, survey_id)
+        self._recent.drop(survey_id)
         if not await self.repo.delete_draft(survey_id):
             raise Conflict("Nur Entwürfe können gelöscht werden.")
 
@@ -235,6 +253,7 @@ class QuestionnairesService:
             "published_at": now,
             "published_by": who.person_id,
         }
+        self._recent.drop(survey_id)
         if not await self.repo.publish(survey_id, int(doc.get("revision", 0)), fields, [event]):
             raise Conflict(
                 "Die Umfrage wurde inzwischen geändert oder veröffentlicht. Bitte laden Sie sie neu."
@@ -283,12 +302,14 @@ class QuestionnairesService:
             # closed before (possibly by another instance that stopped before this write)
             stored = await self.repo.milestone(mid)
             fields = {"closed_at": stored["at"] if stored else closed_at}
+        self._recent.drop(survey_id)
         await self.repo.mark_closed(survey_id, fields)
+        self._recent.drop(survey_id)
 
     # --- reading -----------------------------------------------------------------------
 
     async def get(self, who: Principal, survey_id: str) -> c.Survey:
-        doc = await self._survey(who, survey_id)
+        doc = await self._survey(who, survey_id, recent=True)
         to_me = self._addressed(doc, who)
         mine: c.ResponseState = "none"
         if to_me:
@@ -330,7 +351,7 @@ class QuestionnairesService:
 
     async def _answering(self, who: Principal, survey_id: str) -> tuple[Document, str]:
         """The survey and the caller's response id, if the caller may write it now."""
-        doc = await self._survey(who, survey_id)
+        doc = await self._survey(who, survey_id, recent=True)
         if not self._addressed(doc, who):
             raise Forbidden("Diese Umfrage richtet sich nicht an Sie oder Ihre Kommune.")
         self._writable(doc)
@@ -370,7 +391,7 @@ class QuestionnairesService:
         )
 
     async def response(self, who: Principal, survey_id: str) -> c.Response:
-        doc = await self.repo.survey(survey_id)
+        doc = await self._read(survey_id, recent=True)
         if doc is None or doc["status"] == "draft":
             raise NotFound("Diese Umfrage gibt es nicht.")
         if not self._addressed(doc, who):
@@ -400,18 +421,41 @@ class QuestionnairesService:
             "updated_by": saver,
             "updated_at": _now(),
         }
+        # read, check and write one after the other under the lock (see __init__); the answer
+        # is built from what was written, not read back
         async with self._lock(rid):
-            saved = await self.repo.save_draft(rid, self._base(doc, who), fields)
-        if not saved:
-            raise Conflict("Die Antwort ist bereits eingereicht. Öffnen Sie sie erneut, um sie zu ändern.")
-        return self._response_view(doc, await self.repo.response(rid), who)
+            stored = await self.repo.response(rid)
+            if stored is not None and stored["state"] != "draft":
+                raise Conflict(
+                    "Die Antwort ist bereits eingereicht. Öffnen Sie sie erneut, um sie zu ändern."
+                )
+            written = await self.repo.save_draft(rid, stored, self._base(doc, who), fields)
+        if written is None:
+            raise Conflict(RACED)
+        return self._response_view(doc, written, who)
 
     async def submit(self, who: Principal, req: c.SubmitResponse) -> c.Response:
         doc, rid = await self._answering(who, req.survey_id)
-        questions = _questions(doc)
-        stored = await self.repo.response(rid)
+        saver = {"id": who.person_id, "name": await self.directory.name_of(who)}
+        async with self._lock(rid):
+            stored = await self.repo.response(rid)
+            written, event = await self._submit(doc, rid, stored, req, who, saver)
+        self.on_outbox(self.repo.responses, rid, [event])
+        return self._response_view(doc, written, who)
+
+    async def _submit(
+        self,
+        doc: Document,
+        rid: str,
+        stored: Document | None,
+        req: c.SubmitResponse,
+        who: Principal,
+        saver: Document,
+    ) -> tuple[Document, Document]:
+        """The submission, written under the response's lock: the stored response and its event."""
         if stored and stored["state"] == "submitted":
             raise Conflict("Die Antwort ist bereits eingereicht.")
+        questions = _questions(doc)
         answers = (
             req.answers if req.answers is not None else dict(stored.get("answers") or {}) if stored else {}
         )
@@ -419,7 +463,6 @@ class QuestionnairesService:
         if errors:
             raise Invalid("Bitte prüfen Sie die markierten Antworten.", errors)
         now = _now()
-        saver = {"id": who.person_id, "name": await self.directory.name_of(who)}
         base = self._base(doc, who)
         event = outbox_entry(
             c.EVENT_SUBMITTED,
@@ -439,12 +482,10 @@ class QuestionnairesService:
             "submitted_by": saver,
             "submitted_at": now,
         }
-        async with self._lock(rid):
-            submitted = await self.repo.submit(rid, base, fields, [event])
-        if not submitted:
-            raise Conflict("Die Antwort ist bereits eingereicht.")
-        self.on_outbox(self.repo.responses, rid, [event])
-        return self._response_view(doc, await self.repo.response(rid), who)
+        written = await self.repo.submit(rid, stored, base, fields, [event])
+        if written is None:
+            raise Conflict(RACED)
+        return written, event
 
     async def reopen(self, who: Principal, survey_id: str) -> c.Response:
         doc, rid = await self._answering(who, survey_id)
@@ -464,11 +505,12 @@ class QuestionnairesService:
         )
         fields = {"reopened_at": _now(), "reopened_by": who.person_id}
         async with self._lock(rid):
-            reopened = await self.repo.reopen(rid, fields, [event])
-        if not reopened:
-            raise Conflict("Nur eine eingereichte Antwort kann wieder geöffnet werden.")
+            current = await self.repo.response(rid)
+            if current is None or current["state"] != "submitted":
+                raise Conflict("Nur eine eingereichte Antwort kann wieder geöffnet werden.")
+            written = await self.repo.reopen(rid, current, fields, [event])
         self.on_outbox(self.repo.responses, rid, [event])
-        return self._response_view(doc, await self.repo.response(rid), who)
+        return self._response_view(doc, written, who)
 
     # --- progress and reminders --------------------------------------------------------
 
