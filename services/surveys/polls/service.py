@@ -19,6 +19,7 @@ from services.contracts.envelope import Principal
 from services.runtime.errors import Conflict, Forbidden, Invalid, NotFound, field
 from services.runtime.events import OutboxHook, ignore_outbox, outbox_entry
 from services.runtime.mongo import Document
+from services.runtime.recent import Recent
 from services.surveys.polls import rules
 from services.surveys.polls.directory import Directory
 from services.surveys.polls.repository import PollsRepository, ballot_id
@@ -37,6 +38,9 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 MAX_POLL_DAYS = 366
 # a close that has not stored its count after this long was interrupted and is finished again
 INTERRUPTED_AFTER = timedelta(seconds=30)
+# an open poll is read once per this time for ballots, not once per ballot; a close waits longer
+# than this before counting, so a ballot let in by another instance's copy is still counted
+OPEN_POLL_RECENT_SECONDS = 0.5
 
 Notify = Callable[[str], None]
 
@@ -110,11 +114,16 @@ class _LiveBallots:
 
 class PollsService:
     def __init__(
-        self, repo: PollsRepository, directory: Directory, *, close_settle_seconds: float = 0.2
+        self,
+        repo: PollsRepository,
+        directory: Directory,
+        *,
+        close_settle_seconds: float = OPEN_POLL_RECENT_SECONDS + 0.3,
     ) -> None:
         self.repo = repo
         self.directory = directory
         self.close_settle_seconds = close_settle_seconds
+        self._open: Recent[str, Document] = Recent(OPEN_POLL_RECENT_SECONDS)
         # set by the composition root
         self.on_outbox: OutboxHook = ignore_outbox
         self.on_ballots_changed: Notify = lambda poll_id: None
@@ -417,8 +426,12 @@ class PollsService:
     # ballots -----------------------------------------------------------------------------
 
     async def cast(self, who: Principal, req: c.CastBallot) -> c.Ballot:
-        doc = await self._poll(req.poll_id)
-        if not self._is_open(doc):
+        doc = self._open.get(req.poll_id)
+        if doc is None:
+            doc = await self._poll(req.poll_id)
+            if self._is_open(doc):
+                self._open.put(req.poll_id, doc)
+        if not self._is_open(doc):  # the deadline is checked on every ballot, cached or not
             raise Conflict("Diese Abstimmung ist geschlossen.")
         voter, reason = await self.voter_of(who, doc)
         if voter is None:
@@ -601,6 +614,7 @@ class PollsService:
             raise Conflict("Diese Abstimmung ist bereits beendet.")
         if not await self._claim_close(poll_id, now) or not await self.repo.mark_closed(poll_id, now, by):
             raise Conflict("Diese Abstimmung ist bereits beendet.")
+        self._open.drop(poll_id)
         # ballots that passed the open check just before finish writing first
         await asyncio.sleep(self.close_settle_seconds)
         return await self._finish(await self._poll(poll_id), by)
