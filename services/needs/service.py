@@ -149,11 +149,13 @@ class NeedsService:
         await self.repo.insert_need(doc)
         self.on_outbox(self.repo.needs, need_id, [event])
         if self._indexed >= 0:
-            # found by the very next lookup; the count differs now, so a full build follows
+            # found by the very next lookup, and counted as indexed: a full build (seconds of CPU
+            # over thousands of needs, which slowed every lookup meanwhile) follows only when
+            # the count shows needs reported elsewhere
             text = TextDoc(need_id, doc["title"], " ".join([doc["description"], *doc["tags"]]))
             self._index.add(text)
             self._added.append(text)
-            self._index_checked_at = float("-inf")
+            self._indexed += 1
         self._support_counts = None
         return await self.get(who, need_id)
 
