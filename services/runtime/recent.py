@@ -4,11 +4,15 @@ On the hot paths (a ballot, a survey answer) the same document — the poll, the
 addressees — was read from the database for every request although it changes a handful of times
 in its life. Each user of `Recent` states in its own words how stale a value may be and drops
 its entry when this instance changes the document; other instances' changes show after `ttl`.
+When an entry has expired, the requests arriving meanwhile share one read instead of each
+sending its own (64 pages at once read a 50 KB survey 64 times, 20 ms of FerretDB's CPU each).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
@@ -20,6 +24,7 @@ class Recent(Generic[K, V]):
         self.ttl = ttl
         self.max_entries = max_entries
         self._entries: dict[K, tuple[float, V]] = {}
+        self._loading: dict[K, asyncio.Future[V | None]] = {}
 
     def get(self, key: K) -> V | None:
         entry = self._entries.get(key)
@@ -37,3 +42,31 @@ class Recent(Generic[K, V]):
 
     def drop(self, key: K) -> None:
         self._entries.pop(key, None)
+        # a read under way may have begun before the change: its result is not kept
+        self._loading.pop(key, None)
+
+    async def get_or_load(self, key: K, load: Callable[[], Awaitable[V | None]]) -> V | None:
+        """The value if recent, else the result of one `load` shared by every caller asking
+        while it runs (a None result, "not found", is shared but not kept)."""
+        value = self.get(key)
+        if value is not None:
+            return value
+        running = self._loading.get(key)
+        if running is not None:
+            return await asyncio.shield(running)
+        future: asyncio.Future[V | None] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            value = await load()
+        except BaseException as exc:
+            if self._loading.get(key) is future:
+                del self._loading[key]
+            future.set_exception(exc)
+            future.exception()  # retrieved: callers that shared it get it raised
+            raise
+        if self._loading.get(key) is future:
+            del self._loading[key]
+            if value is not None:
+                self.put(key, value)
+        future.set_result(value)
+        return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -27,3 +28,50 @@ def test_a_dropped_value_is_read_afresh_and_the_memory_stays_bounded() -> None:
         recent.put(str(i), i)
     assert len(recent._entries) <= 4
     assert recent.get("8") == 8
+
+
+async def test_callers_asking_at_once_share_one_read() -> None:
+    recent: Recent[str, str] = Recent(1.0)
+    reads = 0
+    gate = asyncio.Event()
+
+    async def load() -> str:
+        nonlocal reads
+        reads += 1
+        await gate.wait()
+        return "survey"
+
+    callers = [asyncio.create_task(recent.get_or_load("s1", load)) for _ in range(64)]
+    await asyncio.sleep(0)
+    gate.set()
+    assert await asyncio.gather(*callers) == ["survey"] * 64
+    assert reads == 1
+    assert await recent.get_or_load("s1", load) == "survey" and reads == 1, "kept for its time"
+
+
+async def test_a_failed_read_reaches_every_caller_and_is_not_kept() -> None:
+    recent: Recent[str, str] = Recent(1.0)
+
+    async def broken() -> str:
+        await asyncio.sleep(0)
+        raise ConnectionError("database away")
+
+    results = await asyncio.gather(
+        *(recent.get_or_load("s1", broken) for _ in range(3)), return_exceptions=True
+    )
+    assert all(isinstance(r, ConnectionError) for r in results)
+
+    async def found() -> str:
+        return "survey"
+
+    assert await recent.get_or_load("s1", found) == "survey", "the next caller reads afresh"
+
+
+async def test_not_found_is_shared_but_not_kept() -> None:
+    recent: Recent[str, str] = Recent(1.0)
+
+    async def missing() -> str | None:
+        return None
+
+    assert await recent.get_or_load("gone", missing) is None
+    assert recent.get("gone") is None

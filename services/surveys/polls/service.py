@@ -38,7 +38,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 MAX_POLL_DAYS = 366
 # a close that has not stored its count after this long was interrupted and is finished again
 INTERRUPTED_AFTER = timedelta(seconds=30)
-# an open poll is read once per this time for ballots, not once per ballot; a close waits longer
+# a poll is read once per this time for ballots, not once per ballot; a close waits longer
 # than this before counting, so a ballot let in by another instance's copy is still counted
 OPEN_POLL_RECENT_SECONDS = 0.5
 
@@ -123,7 +123,7 @@ class PollsService:
         self.repo = repo
         self.directory = directory
         self.close_settle_seconds = close_settle_seconds
-        self._open: Recent[str, Document] = Recent(OPEN_POLL_RECENT_SECONDS)
+        self._recent: Recent[str, Document] = Recent(OPEN_POLL_RECENT_SECONDS)
         # set by the composition root
         self.on_outbox: OutboxHook = ignore_outbox
         self.on_ballots_changed: Notify = lambda poll_id: None
@@ -426,11 +426,9 @@ class PollsService:
     # ballots -----------------------------------------------------------------------------
 
     async def cast(self, who: Principal, req: c.CastBallot) -> c.Ballot:
-        doc = self._open.get(req.poll_id)
+        doc = await self._recent.get_or_load(req.poll_id, lambda: self.repo.poll(req.poll_id))
         if doc is None:
-            doc = await self._poll(req.poll_id)
-            if self._is_open(doc):
-                self._open.put(req.poll_id, doc)
+            raise NotFound("Diese Abstimmung gibt es nicht.")
         if not self._is_open(doc):  # the deadline is checked on every ballot, cached or not
             raise Conflict("Diese Abstimmung ist geschlossen.")
         voter, reason = await self.voter_of(who, doc)
@@ -614,7 +612,7 @@ class PollsService:
             raise Conflict("Diese Abstimmung ist bereits beendet.")
         if not await self._claim_close(poll_id, now) or not await self.repo.mark_closed(poll_id, now, by):
             raise Conflict("Diese Abstimmung ist bereits beendet.")
-        self._open.drop(poll_id)
+        self._recent.drop(poll_id)
         # ballots that passed the open check just before finish writing first
         await asyncio.sleep(self.close_settle_seconds)
         return await self._finish(await self._poll(poll_id), by)

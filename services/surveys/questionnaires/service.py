@@ -125,11 +125,11 @@ class QuestionnairesService:
         return doc["status"] != "draft" and self._key(doc, who) in (doc.get("addressed_keys") or [])
 
     async def _read(self, survey_id: str, *, recent: bool) -> Document | None:
-        doc = self._recent.get(survey_id) if recent else None
-        if doc is None:
-            doc = await self.repo.survey(survey_id)
-            if doc is not None:
-                self._recent.put(survey_id, doc)
+        if recent:
+            return await self._recent.get_or_load(survey_id, lambda: self.repo.survey(survey_id))
+        doc = await self.repo.survey(survey_id)
+        if doc is not None:
+            self._recent.put(survey_id, doc)
         return doc
 
     async def _survey(self, who: Principal, survey_id: str, *, recent: bool = False) -> Document:
