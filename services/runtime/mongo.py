@@ -10,11 +10,13 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.runtime import dbtrace
+
 Document = dict[str, Any]
 T = TypeVar("T")
 
 
-def client(url: str) -> AsyncMongoClient[Document]:
+def client(url: str, appname: str = "gdst") -> AsyncMongoClient[Document]:
     return AsyncMongoClient(
         url,
         tz_aware=True,
@@ -24,7 +26,8 @@ def client(url: str) -> AsyncMongoClient[Document]:
         connectTimeoutMS=2000,
         # a failed write is retried once by the driver after a reconnect
         retryWrites=True,
-        appname="gdst",
+        appname=appname,
+        event_listeners=dbtrace.listeners(appname),
     )
 
 

@@ -30,7 +30,7 @@ class ServiceProcess:
         self.names = settings.names
         self.conn = conn
         self.js = conn.nc.jetstream(timeout=5.0)
-        self.mongo = mongo.client(settings.mongodb_url)
+        self.mongo = mongo.client(settings.mongodb_url, f"gdst-{service}")
         self.db = self.mongo[self.names.database(service)]
         self.rpc: RpcServer | None = None
         self.relay: OutboxRelay | None = None
