@@ -11,9 +11,11 @@ from pymongo.errors import DuplicateKeyError
 
 from services.contracts.directory import Organisation
 from services.runtime.mongo import AsyncDatabase, Document, from_doc, to_doc
+from services.runtime.recent import Recent
 
 # up to this many ids are read one `_id` lookup each rather than with `$in`
 FEW = 10
+PEOPLE_SNAPSHOT_SECONDS = 5.0
 
 
 class DirectoryRepository:
@@ -29,6 +31,7 @@ class DirectoryRepository:
         self.login_failures = db["login_failures"]  # _id: normalised email
         # a removal's event needs a home until it is published: one tombstone per removal
         self.memberships_removed = db["memberships_removed"]
+        self._people_snapshot: Recent[str, list[Document]] = Recent(PEOPLE_SNAPSHOT_SECONDS, max_entries=1)
 
     @property
     def outbox_collections(self) -> list[Any]:
@@ -72,9 +75,21 @@ class DirectoryRepository:
         return [from_doc(d, Organisation) async for d in self.organisations.find({})]
 
     async def active_people(self) -> list[Document]:
-        """Every active person's organisation (nothing else: the figures need no more)."""
-        cursor = self.people.find({"active": True}, {"organisation_id": 1})
-        return await cursor.to_list(None)
+        """Every active person (for the figures)."""
+        return [d for d in await self._all_people() if d.get("active")]
+
+    async def _all_people(self) -> list[Document]:
+        """Every person without password hash, read at most once per PEOPLE_SNAPSHOT_SECONDS.
+
+        The notification service asks for the people of Kommunen for nearly every event, and
+        FerretDB answers a filter on `organisation_id` by reading every person: 218 Kommunen
+        marking a need meant 218 reads of all people, which kept the database busy for a minute.
+        This instance's own changes to people show at once; another instance's within the
+        snapshot's time."""
+        found = await self._people_snapshot.get_or_load(
+            "all", lambda: self.people.find({}, {"password_hash": 0, "outbox": 0}).to_list(None)
+        )
+        return found or []
 
     async def organisations_by_ids(self, ids: list[str]) -> dict[str, Organisation]:
         if len(ids) <= FEW:
@@ -104,13 +119,16 @@ class DirectoryRepository:
         return await self.people.find_one({"_id": person_id})
 
     async def insert_person(self, doc: Document) -> None:
+        self._people_snapshot.drop("all")
         await self.people.insert_one(doc)
+        self._people_snapshot.drop("all")
 
     async def set_password(self, person_id: str, password_hash: str, outbox: list[Document]) -> None:
         update: Document = {"$set": {"password_hash": password_hash, "active": True}}
         if outbox:
             update["$push"] = {"outbox": {"$each": outbox}}
         await self.people.update_one({"_id": person_id}, update)
+        self._people_snapshot.drop("all")  # active now
 
     async def mark_deleted(self, person_id: str, changes: Document, outbox: list[Document]) -> None:
         """The login ends with this one write, and the event that makes every service forget
@@ -118,10 +136,14 @@ class DirectoryRepository:
         await self.people.update_one(
             {"_id": person_id}, {"$set": changes, "$push": {"outbox": {"$each": outbox}}}
         )
+        self._people_snapshot.drop("all")
 
     async def people_of_organisations(self, org_ids: list[str]) -> list[Document]:
-        cursor = self.people.find({"organisation_id": {"$in": org_ids}}, {"password_hash": 0, "outbox": 0})
-        return sorted([d async for d in cursor], key=lambda d: d["_id"])
+        wanted = set(org_ids)
+        return sorted(
+            (dict(d) for d in await self._all_people() if d.get("organisation_id") in wanted),
+            key=lambda d: d["_id"],
+        )
 
     async def people_by_ids(self, person_ids: list[str]) -> list[Document]:
         cursor = self.people.find({"_id": {"$in": person_ids}}, {"password_hash": 0, "outbox": 0})
