@@ -23,6 +23,7 @@ from services.runtime.errors import Conflict, Forbidden, Invalid, NotFound, fiel
 from services.runtime.events import OutboxHook, ignore_outbox, outbox_entry
 from services.runtime.locks import Locks
 from services.runtime.mongo import Document
+from services.runtime.recent import Recent
 
 
 def _now() -> datetime:
@@ -43,6 +44,7 @@ def _clean_tags(tags: list[str]) -> list[str]:
 
 
 SIMILAR_RECHECK_SECONDS = 5.0
+SUPPORTS_RECENT_SECONDS = 2.0
 
 T = TypeVar("T")
 
@@ -95,6 +97,7 @@ class NeedsService:
         # SIMILAR_RECHECK_SECONDS (other instances' changes) and at once after this instance's
         # own: FerretDB scans the collection for a count, so never once per keystroke
         self._supports = Coalesced(self.repo.supports_of)
+        self._recent_supports: Recent[str, list[Document]] = Recent(SUPPORTS_RECENT_SECONDS)
         self._index_checked_at = float("-inf")
         self._support_counts: dict[str, int] | None = None
         self._support_counts_at = float("-inf")
@@ -367,13 +370,19 @@ class NeedsService:
             raise NotFound("Diesen Bedarf gibt es nicht.")
         return doc
 
-    async def _result(self, need_id: str, org_id: str) -> c.SupportResult:
-        supports = await self._supports.get(need_id)
+    async def _result(self, need_id: str, org: Document) -> c.SupportResult:
+        """The answer to "betrifft uns auch": the caller's Kommune supports the need, and the
+        need's figures from a list of supports at most SUPPORTS_RECENT_SECONDS old (218 Kommunen
+        at once each scanned the whole `supports` collection for it otherwise). The caller's own
+        support is counted even when the list was read just before it was written."""
+        supports = await self._recent_supports.get_or_load(need_id, lambda: self.repo.supports_of(need_id))
+        orgs = {s["organisation"]["id"]: s["organisation"] for s in supports or []}
+        orgs.setdefault(org["id"], org)
         return c.SupportResult(
             need_id=need_id,
-            supporter_count=len(supports),
-            affected_inhabitants=sum(int(s["organisation"].get("population") or 0) for s in supports),
-            supported=any(s["organisation"]["id"] == org_id for s in supports),
+            supporter_count=len(orgs),
+            affected_inhabitants=sum(int(o.get("population") or 0) for o in orgs.values()),
+            supported=True,
         )
 
     async def support(self, who: Principal, req: c.Support) -> c.SupportResult:
@@ -384,7 +393,7 @@ class NeedsService:
         if existing is not None:
             if not existing.get("reporter") and comment is not None and comment != existing.get("comment"):
                 await self.repo.update_support_comment(req.id, org["id"], comment)
-            return await self._result(req.id, org["id"])
+            return await self._result(req.id, org)
         event = outbox_entry(
             c.EVENT_NEED_SUPPORTED,
             c.NeedSupported(
@@ -409,7 +418,7 @@ class NeedsService:
         self._support_counts = None
         if await self.repo.insert_support(doc):
             self.on_outbox(self.repo.supports, doc["_id"], [event])
-        return await self._result(req.id, org["id"])
+        return await self._result(req.id, org)
 
     async def withdraw_support(self, who: Principal, need_id: str) -> None:
         need = await self._need(need_id)
@@ -443,6 +452,7 @@ class NeedsService:
         )
         await self.repo.delete_support(need_id, who.organisation_id)
         self._support_counts = None
+        self._recent_supports.drop(need_id)
         self.on_outbox(self.repo.withdrawals, withdrawal_id, [event])
 
     # status and solutions ---------------------------------------------------------------
