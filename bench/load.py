@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import resource
 import sys
 import time
@@ -49,9 +50,23 @@ class Report(msgspec.Struct):
     statuses: dict[str, int]
     wall_s: float
     cpu_s: float
+    # CPU time of the whole machine during the phase (every process, this one included)
+    machine_cpu_s: float
     latencies_ms: list[float]
     done_at: list[float]
     errors: list[str]
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_s() -> float:
+    """Busy CPU seconds of the whole machine since boot (user, nice, system, irq, softirq, steal
+    from /proc/stat): the difference over a phase is what every process together used."""
+    with open("/proc/stat") as stat:
+        fields = stat.readline().split()[1:]
+    busy = sum(int(fields[i]) for i in (0, 1, 2, 5, 6, 7))
+    return busy / _TICKS
 
 
 def encode(call: Call, host: str) -> bytes:
@@ -137,9 +152,11 @@ async def run(spec: Spec) -> Report:
                 conn[1].close()
 
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    machine0 = machine_cpu_s()
     await asyncio.gather(*(worker() for _ in range(min(spec.concurrency, len(spec.jobs)) or 1)))
     wall = time.monotonic() - start
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    machine = machine_cpu_s() - machine0
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     return Report(
         requests=sum(statuses.values()),
@@ -148,6 +165,7 @@ async def run(spec: Spec) -> Report:
         statuses=statuses,
         wall_s=wall,
         cpu_s=cpu,
+        machine_cpu_s=machine,
         latencies_ms=latencies,
         done_at=done_at,
         errors=errors,

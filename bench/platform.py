@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from bench.load import machine_cpu_s
 from services.directory.passwords import Passwords
 from services.runtime import mongo
 from services.runtime.settings import Settings
@@ -107,6 +108,8 @@ class Target:
     settings: Settings
     mailbox: Mails
     pids: dict[str, int] = field(default_factory=dict)
+    # NATS user and password for looking at the consumers (the stack admits known users only)
+    nats_credentials: tuple[str, str] | None = None
 
 
 @dataclass
@@ -193,6 +196,8 @@ def summary(report: dict[str, Any], unit_per_job: bool = False) -> dict[str, Any
         "wall_s": report["wall_s"],
         "generator_cpu_s": report["cpu_s"],
         "generator_cpu_share": report["cpu_s"] / wall,
+        # CPU the platform (every process but the generator) spent per request, both cores together
+        "cpu_ms_per_request": 1000 * (report["machine_cpu_s"] - report["cpu_s"]) / max(1, report["requests"]),
         "errors": report["errors"],
     }
 
@@ -733,7 +738,6 @@ async def run_round(
     steps.append(("database", lambda: scenario_database(target, sizes, result)))
     steps += [
         ("votes", lambda: scenario_votes(target, pop, sizes, result)),
-        ("support", lambda: scenario_support(target, pop, sizes, result)),
         ("similar", lambda: scenario_similar(target, pop, sizes, result)),
     ]
     survey: list[str] = []
@@ -745,7 +749,14 @@ async def run_round(
         if survey:
             await scenario_page(target, pop, sizes, survey[0], result)
 
-    steps += [("fan-out and surveys", surveys), ("survey page", page)]
+    # "betrifft uns auch" last: each of the 218 supports tells the people of every Kommune
+    # that supported before (docs/notifications.md), ~100,000 inbox and digest entries written
+    # in the background for minutes afterwards, which would weigh on whatever is measured next
+    steps += [
+        ("fan-out and surveys", surveys),
+        ("survey page", page),
+        ("support", lambda: scenario_support(target, pop, sizes, result)),
+    ]
     for name, step in steps:
         started = time.perf_counter()
         try:
@@ -753,8 +764,42 @@ async def run_round(
         except Exception as exc:  # one broken scenario must not hide the others' figures
             result.failures.append(f"{name}: {exc!r}"[:500])
         log(f"  {name}: {time.perf_counter() - started:.1f} s {brief(result, name)}")
+    started = time.perf_counter()
+    quiet = await settle(target, SETTLE_LIMIT)
+    result.figures["settle_s"] = quiet
+    log(
+        f"  events handled by every consumer {quiet:.1f} s after the last scenario"
+        if quiet == quiet
+        else f"  consumers still busy after {time.perf_counter() - started:.0f} s"
+    )
     result.figures["rss_mb"] = {name: rss_mb(pid) for name, pid in target.pids.items()}
     return result
+
+
+SETTLE_LIMIT = 120.0
+
+
+async def settle(target: Target, limit: float) -> float:
+    """Wait until every durable consumer of the event stream has handled every event (the
+    notifications of the last scenario are written in the background), so the next round starts
+    on a quiet stack; returns the seconds waited, NaN when `limit` passed first."""
+    from services.runtime.natsconn import connect
+
+    conn = await connect(target.settings.nats_url, "bench-settle", target.nats_credentials)
+    started = time.perf_counter()
+    try:
+        js = conn.nc.jetstream(timeout=5.0)
+        stream = target.settings.names.event_stream
+        while time.perf_counter() - started < limit:
+            busy = 0
+            for info in await js.consumers_info(stream):
+                busy += (info.num_pending or 0) + (info.num_ack_pending or 0)
+            if busy == 0:
+                return time.perf_counter() - started
+            await asyncio.sleep(0.5)
+        return float("nan")
+    finally:
+        await conn.close()
 
 
 def spread(values: list[float]) -> dict[str, float]:
@@ -790,10 +835,12 @@ async def scenario_database(target: Target, sizes: Sizes, result: RoundResult) -
                     latencies.append((time.perf_counter() - started) * 1000)
 
             started = time.perf_counter()
+            machine0 = machine_cpu_s()
             await asyncio.wait_for(
                 asyncio.gather(*(worker() for _ in range(sizes.vote_concurrency))), sizes.phase_seconds
             )
             wall = time.perf_counter() - started
+            machine = machine_cpu_s() - machine0
             result.figures[f"db_{name}"] = {
                 "requests": len(latencies),
                 "ok": len(latencies),
@@ -806,6 +853,8 @@ async def scenario_database(target: Target, sizes: Sizes, result: RoundResult) -
                 "wall_s": wall,
                 "generator_cpu_s": float("nan"),
                 "generator_cpu_share": float("nan"),
+                # FerretDB and the client's PyMongo (which a service would spend too) together
+                "cpu_ms_per_request": 1000 * machine / max(1, len(latencies)),
                 "errors": [],
             }
         await coll.drop()

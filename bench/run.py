@@ -114,6 +114,7 @@ async def bench(sizes: Sizes, rounds: int) -> tuple[dict[str, Any], list[str]]:
                 settings=settings,
                 mailbox=box,
                 pids={c.name: c.proc.pid for c in stack.children if c.proc is not None},
+                nats_credentials=(natsauth.OPS, stack.nats_passwords.get(natsauth.OPS, "")),
             )
             population: Population = await prepare(target, sizes, log)
             ops = natsauth.OPS
@@ -170,7 +171,9 @@ def collect(rounds: list[RoundResult], pop: Population, sizes: Sizes) -> tuple[d
                 "max_ms",
                 "generator_cpu_s",
                 "generator_cpu_share",
+                "cpu_ms_per_request",
             )
+            if all(key in run for run in runs)
         }
         results[name]["requests"] = runs[0]["requests"]
         results[name]["statuses"] = [run["statuses"] for run in runs]
@@ -194,7 +197,56 @@ def collect(rounds: list[RoundResult], pop: Population, sizes: Sizes) -> tuple[d
             "first_mail_s": spread([run["first_mail_s"] for run in runs]),
         }
     results["rss_mb"] = [r.figures.get("rss_mb", {}) for r in rounds]
+    results["settle_s"] = spread([float(r.figures.get("settle_s", float("nan"))) for r in rounds])
+    results["ceilings"] = ceilings(results)
     return results, failures
+
+
+CONCURRENCY = 64
+
+
+def ceilings(results: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """What this machine could do at best for each scenario, from the baselines of the same run.
+
+    Each scenario needs at least: one request through the gateway forwarded over NATS to a
+    service (the forwarded-POST baseline's CPU per request, without the load generator), and the
+    database operations it cannot do without, at the storage baseline's CPU per operation
+    (FerretDB and the client's PyMongo; an update is counted as an insert, which is cheaper on
+    FerretDB). With both cores doing nothing else, the rate cannot exceed cores / CPU per
+    operation; and with 64 requests in flight the mean latency cannot fall below 64 / rate
+    (Little's law), which bounds the p99 from below. Generous on purpose: the generator's own CPU,
+    JSON, templates and the platform's checks are left out.
+    """
+    cores = os.cpu_count() or 1
+
+    def cost(name: str) -> float:
+        value = results.get(name, {}).get("cpu_ms_per_request", {}).get("median", float("nan"))
+        return float(value)
+
+    fwd, insert, find = cost("baseline_forward"), cost("db_insert"), cost("db_find")
+    paths = {
+        # token lookup + ballot insert
+        "votes": (fwd + insert + find),
+        # per submit: draft save and submit, each a request with a response read and a write
+        "surveys": (2 * (fwd + insert + find)),
+        # session from NATS KV (counted as a forward) + the service call + the response read
+        "page": (2 * fwd + find),
+        # token lookup + need and existing-support checks + the support insert
+        "support": (fwd + insert + 3 * find),
+        # one request, the found needs read by _id (5)
+        "similar": (fwd + 5 * find),
+    }
+    out: dict[str, dict[str, float]] = {}
+    for name, ms in paths.items():
+        if ms != ms:
+            continue
+        rate = cores * 1000 / ms
+        out[name] = {"cpu_ms": ms, "rate": rate, "min_mean_latency_ms": 1000 * CONCURRENCY / rate}
+    if "support" in out:
+        # 218 at once: the last answers cannot come before all of them were worked off
+        kommunen = results.get("kommunen", 0)
+        out["support"]["burst_ms"] = 1000 * kommunen / out["support"]["rate"]
+    return out
 
 
 def fmt(figures: dict[str, float], unit: str = "", digits: int = 0) -> str:
@@ -249,6 +301,33 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     load("support", f"'betrifft uns auch', {kommunen} Kommunen at once", "", "≤ 150 ms")
     load("page", "survey page (HTML, logged in, 20 questions)", "≥ 1,500/s", "≤ 50 ms")
     load("similar", "similar-needs lookup over 5,000 needs", "", "≤ 50 ms")
+    limits = results.get("ceilings", {})
+    targets = {"votes": 1500.0, "surveys": 800.0, "page": 1500.0}
+    labels = {
+        "votes": "ballots",
+        "surveys": "survey submits",
+        "page": "survey pages",
+        "support": "'betrifft uns auch'",
+        "similar": "similar-needs lookups",
+    }
+    for name, c in limits.items():
+        measured = results.get(name, {}).get("per_s", {}).get("median", float("nan"))
+        reach = ""
+        if name in targets:
+            reach = "target out of reach; " if c["rate"] < targets[name] else "target within reach; "
+        latency = (
+            f"all {results.get('kommunen', 0)} answered after ≥ {c['burst_ms']:.0f} ms"
+            if "burst_ms" in c
+            else f"at c=64 mean latency ≥ {c['min_mean_latency_ms']:.0f} ms"
+        )
+        rows.append(
+            (
+                f"ceiling: {labels[name]} (both cores, {c['cpu_ms']:.2f} ms CPU each)",
+                f"{c['rate']:,.0f}/s",
+                "",
+                f"{reach}measured {measured / c['rate']:.0%} of it; {latency}",
+            )
+        )
     if "poll_opened_mails" in results:
         m = results["poll_opened_mails"]
         rows.append(
@@ -286,6 +365,15 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 f"{q['precision_at_3']:.3f}",
                 "printed",
                 f"hit rate@3 {q['hit_rate_at_3']:.3f}",
+            )
+        )
+    if results.get("settle_s", {}).get("runs"):
+        rows.append(
+            (
+                "events all handled after the last scenario",
+                fmt(results["settle_s"], " s", 1),
+                "",
+                "every consumer's backlog worked off (the supports' notifications)",
             )
         )
     servers = ("nats", "ferretdb")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
@@ -24,6 +25,8 @@ from services.runtime.events import OutboxHook, ignore_outbox, outbox_entry
 from services.runtime.locks import Locks
 from services.runtime.mongo import Document
 from services.runtime.recent import Recent
+
+log = logging.getLogger(__name__)
 
 
 def _now() -> datetime:
@@ -47,6 +50,11 @@ SIMILAR_RECHECK_SECONDS = 5.0
 SUPPORTS_RECENT_SECONDS = 2.0
 
 T = TypeVar("T")
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("background refresh failed: %r", task.exception())
 
 
 class Coalesced(Generic[T]):
@@ -101,6 +109,7 @@ class NeedsService:
         self._index_checked_at = float("-inf")
         self._support_counts: dict[str, int] | None = None
         self._support_counts_at = float("-inf")
+        self._tasks: set[asyncio.Task[None]] = set()
         # sign-ups to one pilot are accepted one after the other, across all instances, so the
         # time that orders them is also the order in which they were stored
         self.locks = locks or Locks.local()
@@ -319,29 +328,53 @@ class NeedsService:
         )
 
     async def _counts(self) -> dict[str, int]:
-        if (
-            self._support_counts is None
-            or time.monotonic() - self._support_counts_at > SIMILAR_RECHECK_SECONDS
-        ):
+        """Supporters per need. Waited for only when there is none (at start, after this
+        instance's own change); a periodic refresh (a scan of all supports) runs in the
+        background while lookups answer with the current counts: the lookup that happened to
+        trigger it used to wait a second for it."""
+        if self._support_counts is None:
             self._support_counts_at = time.monotonic()
-            self._support_counts = await self.repo.support_counts()
+            counts = await self.repo.support_counts()
+            if self._support_counts is None:
+                self._support_counts = counts
+            return counts
+        if time.monotonic() - self._support_counts_at > SIMILAR_RECHECK_SECONDS:
+            self._support_counts_at = time.monotonic()
+            self._background(self._reload_counts(), "needs-support-counts")
         return self._support_counts
+
+    async def _reload_counts(self) -> None:
+        counts = await self.repo.support_counts()
+        if self._support_counts is not None:  # else a change here meanwhile: the next lookup reads
+            self._support_counts = counts
+
+    def _background(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
 
     async def _refresh_index(self) -> None:
         """Rebuild whenever the number of needs has changed (other instances add needs too),
         checked at most every SIMILAR_RECHECK_SECONDS. Only the very first build is waited for;
-        later ones run in the background while lookups use the current index: a build over
-        thousands of needs takes seconds, and every lookup used to wait for it."""
-        if self._indexed >= 0 and time.monotonic() - self._index_checked_at < SIMILAR_RECHECK_SECONDS:
+        later checks (a count, a scan on FerretDB) and builds run in the background while lookups
+        use the current index: a build over thousands of needs takes seconds, and every lookup
+        used to wait for it."""
+        if self._indexed < 0:
+            self._index_checked_at = time.monotonic()
+            await self._rebuild(await self.repo.need_count())
+            return
+        if time.monotonic() - self._index_checked_at < SIMILAR_RECHECK_SECONDS:
             return
         self._index_checked_at = time.monotonic()
+        if self._rebuilding is None or self._rebuilding.done():
+            self._rebuilding = asyncio.create_task(self._check_index(), name="needs-index")
+            self._rebuilding.add_done_callback(_log_failure)
+
+    async def _check_index(self) -> None:
         count = await self.repo.need_count()
-        if count == self._indexed:
-            return
-        if self._indexed < 0:
+        if count != self._indexed:
             await self._rebuild(count)
-        elif self._rebuilding is None or self._rebuilding.done():
-            self._rebuilding = asyncio.create_task(self._rebuild(count), name="needs-index")
 
     async def _rebuild(self, count: int) -> None:
         async with self._index_lock:
