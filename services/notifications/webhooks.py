@@ -31,6 +31,7 @@ from services.runtime.errors import Forbidden, NotFound
 from services.runtime.events import encode_cloudevent
 from services.runtime.loops import BackgroundLoop
 from services.runtime.mongo import AsyncDatabase, Document
+from services.runtime.recent import Recent
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,10 @@ RETRY_DELAYS = (5, 30, 120, 300, 900, 1800, 3600, 7200, 14400, 28800, 28800, 288
 # a subscription is switched off after this many deliveries in a row failed for good
 DISABLE_AFTER = 3
 CLAIM_LEASE = timedelta(seconds=120)
+# Every event (each ballot) asks which subscriptions want it; the answer is read at most this
+# often. A change made here counts at once; one made on another instance of the service
+# within this time (a subscription registered there reaches events from then on).
+SUBSCRIPTIONS_RECENT_SECONDS = 1.0
 
 
 def new_secret() -> str:
@@ -65,14 +70,20 @@ class WebhookRepository:
         self.subscriptions = db["webhooks"]
         self.deliveries = db["webhook_deliveries"]
         self.claims = db["webhook_claims"]
+        self._active: Recent[str, list[Document]] = Recent(SUBSCRIPTIONS_RECENT_SECONDS, max_entries=1)
 
     async def create_indexes(self) -> None:
         await self.deliveries.create_index([("state", 1)])
         await self.deliveries.create_index([("subscription_id", 1)])
 
     async def active_for(self, event_type: str) -> list[Document]:
-        docs = await self.subscriptions.find({"active": True}).to_list(None)
-        return [d for d in docs if event_type in d["event_types"] or "*" in d["event_types"]]
+        docs = await self._active.get_or_load(
+            "all", lambda: self.subscriptions.find({"active": True}).to_list(None)
+        )
+        return [d for d in docs or [] if event_type in d["event_types"] or "*" in d["event_types"]]
+
+    def subscriptions_changed(self) -> None:
+        self._active.drop("all")
 
     async def add_delivery(self, doc: Document) -> bool:
         try:
@@ -140,6 +151,7 @@ class WebhookService:
                 "failures_in_row": 0,
             }
         )
+        self.repo.subscriptions_changed()
         return n.CreatedWebhook(id=webhook_id, url=req.url, event_types=types, secret=secret)
 
     async def _owned(self, who: Principal, webhook_id: str) -> Document:
@@ -162,6 +174,7 @@ class WebhookService:
     async def delete(self, who: Principal, webhook_id: str) -> None:
         await self._owned(who, webhook_id)
         await self.repo.subscriptions.delete_one({"_id": webhook_id})
+        self.repo.subscriptions_changed()
 
     async def deliveries(self, who: Principal, req: n.ListDeliveries) -> n.DeliveryPage:
         await self._owned(who, req.id)
@@ -315,6 +328,7 @@ class WebhookSender(BackgroundLoop):
                 await self.repo.subscriptions.update_one(
                     {"_id": sub["_id"]}, {"$set": {"failures_in_row": 0}}
                 )
+                self.repo.subscriptions_changed()
                 return 1
             tries = len(doc.get("attempts") or []) + 1
             if tries <= len(self.delays):
@@ -336,6 +350,7 @@ class WebhookSender(BackgroundLoop):
                 active=False, disabled_reason=f"{failures} Zustellungen in Folge endgültig gescheitert"
             )
         await self.repo.subscriptions.update_one({"_id": sub["_id"]}, {"$set": update})
+        self.repo.subscriptions_changed()
         if failures >= DISABLE_AFTER:
             await self.inbox.add_inbox(
                 {
