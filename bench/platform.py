@@ -258,6 +258,8 @@ async def prepare(target: Target, sizes: Sizes, log: Any = print) -> Population:
                     "person_id": d["_id"],
                     "name": "bench",
                     "created_at": now,
+                    # as the directory writes a token (services/directory/service.py)
+                    "principal": {"organisation_id": d["organisation_id"], "roles": d["roles"]},
                 }
                 for d in docs
             ]

@@ -137,6 +137,9 @@ class DirectoryRepository:
             {"_id": person_id}, {"$set": changes, "$push": {"outbox": {"$each": outbox}}}
         )
         self._people_snapshot.drop("all")
+        # tokens carry their principal and are honoured without reading the person: they end
+        # here, with the login, not later with the erasure the event causes
+        await self.tokens.delete_many({"person_id": person_id})
 
     async def people_of_organisations(self, org_ids: list[str]) -> list[Document]:
         wanted = set(org_ids)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from gateway.app import create_app
+from services.runtime import mongo
 from tests.conftest import DEMO_PASSWORD, MINISTRY, Stack
 from tests.support.http import serve
 
@@ -100,6 +101,21 @@ class TestSession:
                         break
                     await asyncio.sleep(0.1)
                 assert statuses[-1] == 401, statuses
+
+    async def test_tokens_made_before_they_carried_their_principal_still_work(self, stack: Stack) -> None:
+        client = await stack.login("kommune-15003@gdst.example")
+        created = (await client.post("/api/v1/tokens", json={"name": "alt"})).json()
+        db = mongo.client(stack.settings.mongodb_url)
+        try:
+            tokens = db[stack.settings.names.database("directory")]["tokens"]
+            stored = await tokens.find_one({"token_id": created["id"]})
+            assert stored is not None and stored["principal"]["organisation_id"] == "15003"
+            await tokens.update_one({"token_id": created["id"]}, {"$unset": {"principal": ""}})
+        finally:
+            await db.close()
+        async with stack.client(headers={"Authorization": f"Bearer {created['token']}"}) as machine:
+            me = await machine.get("/api/v1/me")
+        assert me.status_code == 200 and me.json()["organisation"]["id"] == "15003"
 
     async def test_anonymous_gets_401_problem(self, stack: Stack) -> None:
         async with stack.client() as client:
