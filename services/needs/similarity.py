@@ -214,26 +214,27 @@ class Index:
             return []
         qw = _weights(words, self._word_idf, self._default_idf)
         qg = _weights(gs, self._gram_idf, self._default_idf)
-        word_sums: dict[int, float] = {}
+        # dense accumulators indexed by position: a list index is about twice as fast as the
+        # dict lookups it replaces, and common 4-grams have postings in thousands of needs
+        count = len(self._ids)
+        word_sums = [0.0] * count
         for t, v in qw.items():
             entry = self._word_postings.get(t)
             if entry is not None:
                 for i, w in zip(*entry, strict=True):
-                    word_sums[i] = word_sums.get(i, 0.0) + v * w
-        gram_sums: dict[int, float] = {}
+                    word_sums[i] += v * w
+        gram_sums = [0.0] * count
         for t, v in qg.items():
             entry = self._gram_postings.get(t)
             if entry is not None:
                 for i, w in zip(*entry, strict=True):
-                    gram_sums[i] = gram_sums.get(i, 0.0) + v * w
+                    gram_sums[i] += v * w
         scored = []
-        for i in word_sums.keys() | gram_sums.keys():
-            doc_id = self._ids[i]
-            if doc_id == exclude:
-                continue
-            score = self.word_weight * word_sums.get(i, 0.0) + (1 - self.word_weight) * gram_sums.get(i, 0.0)
-            if score >= min_score:
-                scored.append((doc_id, round(score, 4)))
+        ww, gw = self.word_weight, 1 - self.word_weight
+        for i, (ws, gs_) in enumerate(zip(word_sums, gram_sums, strict=True)):
+            score = ww * ws + gw * gs_
+            if score >= min_score and self._ids[i] != exclude:
+                scored.append((self._ids[i], round(score, 4)))
         scored.sort(key=lambda item: (-item[1], item[0]))
         if scored:
             best = scored[0][1]
