@@ -92,8 +92,20 @@ class _LiveBallots:
         self.loaded_at = float("-inf")
         self._during_reload: list[Document] | None = None
 
+        # how long the last reload took: on FerretDB it reads every ballot of every poll, so it
+        # grows with the data, and reloads are spaced to take at most a tenth of the time
+        self.reload_seconds = 0.0
+
     def stale(self) -> bool:
-        return time.monotonic() - self.loaded_at > LIVE_RELOAD_SECONDS
+        return time.monotonic() - self.loaded_at > max(LIVE_RELOAD_SECONDS, 10 * self.reload_seconds)
+
+    @classmethod
+    def new_poll(cls, poll: Document) -> _LiveBallots:
+        """A poll created here has no ballots yet: its live count needs no read of them."""
+        held = cls()
+        held.poll = poll
+        held.loaded_at = time.monotonic()
+        return held
 
     def put(self, ballot: Document) -> None:
         self.ballots[ballot["_id"]] = ballot
@@ -355,6 +367,7 @@ class PollsService:
         }
         await self.repo.insert_poll(doc)
         self.on_outbox(self.repo.polls, poll_id, [event])
+        self._live[poll_id] = _LiveBallots.new_poll({k: v for k, v in doc.items() if k != "outbox"})
         for option in options:
             if option.topic_id:
                 await self.repo.add_topic_poll(option.topic_id, poll_id)
@@ -518,9 +531,11 @@ class PollsService:
         return await self._results(doc, list(held.ballots.values()))
 
     async def _reload_live(self, poll_id: str, held: _LiveBallots) -> None:
+        started = time.monotonic()
         held.begin_reload()
         held.poll = await self.repo.poll(poll_id)
         held.finish_reload(await self.repo.ballots_of(poll_id))
+        held.reload_seconds = time.monotonic() - started
 
     async def _results(self, doc: Document, ballots: list[Document] | None = None) -> c.PollResults:
         method = doc["method"]["kind"]
