@@ -92,6 +92,7 @@ async def start(settings: Settings) -> ServiceProcess:
         inbox_days=settings.retention_inbox_days,
         delivery_log_days=settings.retention_delivery_log_days,
         interval=settings.retention_interval_seconds,
+        inbox_changed=inbox_repo.unread.changed,
     )
     retention.start()
     proc.on_stop(retention.stop)

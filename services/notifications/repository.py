@@ -78,6 +78,11 @@ class InboxRepository:
             await self.inbox.insert_one(doc)
         except DuplicateKeyError:
             return False
+        except BaseException:
+            self.unread.changed()  # written or not: the next count reads
+            raise
+        if doc.get("read_at") is None:
+            self.unread.apply({doc["person_id"]: 1})
         return True
 
     async def inbox_of(self, person_id: str, *, unread_only: bool) -> list[Document]:
@@ -97,19 +102,27 @@ class InboxRepository:
         return counts
 
     async def mark_read(self, person_id: str, entry_id: str, at: datetime) -> bool:
+        # by `_id` alone: FerretDB looks up nothing else by index, `{_id, person_id}` was a scan
+        entry = await self.inbox.find_one({"_id": entry_id})
+        if entry is None or entry.get("person_id") != person_id:
+            return False
+        if entry.get("read_at") is not None:
+            return True
         try:
-            result = await self.inbox.update_one(
-                {"_id": entry_id, "person_id": person_id}, {"$set": {"read_at": at}}
-            )
-        finally:
+            await self.inbox.update_one({"_id": entry_id}, {"$set": {"read_at": at}})
+        except BaseException:
             self.unread.changed()
-        return result.matched_count > 0
+            raise
+        self.unread.apply(read=person_id)
+        return True
 
     async def mark_all_read(self, person_id: str, at: datetime) -> None:
         try:
             await self.inbox.update_many({"person_id": person_id, "read_at": None}, {"$set": {"read_at": at}})
-        finally:
+        except BaseException:
             self.unread.changed()
+            raise
+        self.unread.apply(all_read=person_id)
 
     # preferences ------------------------------------------------------------------------
 
@@ -117,17 +130,28 @@ class InboxRepository:
         """Insert many documents at once; those whose `_id` exists already are skipped."""
         if not docs:
             return 0
+        failed: set[int] = set()
         try:
-            result = await collection.insert_many(docs, ordered=False)
-            return len(result.inserted_ids)
+            await collection.insert_many(docs, ordered=False)
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             if any(e.get("code") != 11000 for e in errors):
+                if collection is self.inbox:
+                    self.unread.changed()
                 raise
-            return len(docs) - len(errors)
-        finally:
+            failed = {int(e["index"]) for e in errors}
+        except BaseException:
             if collection is self.inbox:
-                self.unread.changed()  # after the write: a count asked for from now on includes it
+                self.unread.changed()
+            raise
+        if collection is self.inbox:
+            # after the write: a count asked for from now on includes what was added
+            added: dict[str, int] = {}
+            for i, doc in enumerate(docs):
+                if i not in failed and doc.get("read_at") is None:
+                    added[doc["person_id"]] = added.get(doc["person_id"], 0) + 1
+            self.unread.apply(added)
+        return len(docs) - len(failed)
 
     async def preferences_for(self, person_ids: list[str]) -> dict[str, dict[str, Any]]:
         docs = await self.preferences.find({"_id": {"$in": person_ids}}).to_list(None)

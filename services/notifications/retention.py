@@ -29,9 +29,12 @@ class Retention(BackgroundLoop):
         delivery_log_days: int,
         interval: float = 3600.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        inbox_changed: Callable[[], None] = lambda: None,
     ) -> None:
         super().__init__()
         self.db = db
+        # unread entries may go too: the badge counts are read again
+        self.inbox_changed = inbox_changed
         self.inbox_days = inbox_days
         self.delivery_log_days = delivery_log_days
         self.interval = interval
@@ -44,6 +47,7 @@ class Retention(BackgroundLoop):
         removed = 0
         # the inbox and the read digest items that fed a sent digest
         removed += await self._delete("inbox", {"created_at": {"$lt": inbox_cutoff}})
+        self.inbox_changed()
         removed += await self._delete(
             "digest_items", {"digest": {"$ne": None}, "created_at": {"$lt": inbox_cutoff}}
         )

@@ -6,6 +6,12 @@ took the database's whole capacity and slowed everything else. Here one scan cou
 everybody and is shared by all who ask while it runs. A count is never older than `ttl`
 seconds (other instances' writes) and never older than this instance's own last inbox write:
 who marks an entry read, or gets a new one through this instance, sees it on the next page.
+
+This instance's writes whose effect is known (entries added for these people, one entry read,
+all read) are applied to the counts held (`apply`), so they cost no scan; a write during a scan,
+or one whose effect is not known (`changed`: retention, erasure), makes the next count scan
+again. The inbox grows by ~100,000 entries when 218 Kommunen mark one need, and a scan every
+two seconds over it took pages from 178 to 55 per second in the bench's later rounds.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from collections.abc import Awaitable, Callable
 
 
 class UnreadCounts:
-    def __init__(self, load: Callable[[], Awaitable[dict[str, int]]], ttl: float = 2.0) -> None:
+    def __init__(self, load: Callable[[], Awaitable[dict[str, int]]], ttl: float = 30.0) -> None:
         self._load = load
         self._ttl = ttl
         self._version = 0  # bumped by every inbox write of this instance
@@ -28,6 +34,23 @@ class UnreadCounts:
 
     def changed(self) -> None:
         self._version += 1
+
+    def apply(
+        self, added: dict[str, int] | None = None, *, read: str | None = None, all_read: str | None = None
+    ) -> None:
+        """A write of this instance with a known effect on the counts."""
+        scanning = self._task is not None and not self._task.done()
+        if scanning or self._as_of != self._version:
+            # a scan under way may or may not have seen the write, and counts already due to be
+            # read again cannot be patched: the next count reads
+            self._version += 1
+            return
+        for person_id, n in (added or {}).items():
+            self._counts[person_id] = self._counts.get(person_id, 0) + n
+        if read is not None:
+            self._counts[read] = max(0, self._counts.get(read, 0) - 1)
+        if all_read is not None:
+            self._counts.pop(all_read, None)
 
     async def count(self, person_id: str) -> int:
         loop = asyncio.get_running_loop()

@@ -72,3 +72,38 @@ async def test_a_failed_scan_fails_the_callers_and_the_next_call_scans_again() -
     else:
         raise AssertionError("the failure was hidden")
     assert await counts.count("anna") == 2
+
+
+async def test_own_writes_with_known_effect_cost_no_scan() -> None:
+    inbox = Inbox()
+    counts = UnreadCounts(inbox.scan, ttl=60)
+    assert await counts.count("anna") == 2
+    inbox.unread["bernd"] = 3
+    counts.apply({"bernd": 3, "anna": 1})  # a fan-out added entries through this instance
+    counts.apply(read="anna")  # and Anna read one
+    assert await counts.count("bernd") == 3
+    assert await counts.count("anna") == 2
+    counts.apply(all_read="bernd")
+    assert await counts.count("bernd") == 0
+    assert inbox.scans == 1, "patched, not read again"
+
+
+async def test_a_write_during_a_scan_makes_the_next_count_read_again() -> None:
+    inbox = Inbox()
+    counts = UnreadCounts(inbox.scan, ttl=60)
+    during = asyncio.create_task(counts.count("anna"))
+    await asyncio.sleep(0)  # the scan has taken its snapshot (2 for Anna)
+    inbox.unread["anna"] = 3
+    counts.apply({"anna": 1})
+    await during
+    assert await counts.count("anna") == 3, "not 2 (the scan's) and not 4 (counted twice)"
+    assert inbox.scans == 2
+
+
+async def test_an_unknown_change_reads_again() -> None:
+    inbox = Inbox()
+    counts = UnreadCounts(inbox.scan, ttl=60)
+    assert await counts.count("anna") == 2
+    inbox.unread["anna"] = 0  # retention removed her old entries
+    counts.changed()
+    assert await counts.count("anna") == 0
