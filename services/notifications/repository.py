@@ -82,7 +82,7 @@ class InboxRepository:
             self.unread.changed()  # written or not: the next count reads
             raise
         if doc.get("read_at") is None:
-            self.unread.apply({doc["person_id"]: 1})
+            self.unread.apply([(doc["person_id"], _created(doc))])
         return True
 
     async def inbox_of(self, person_id: str, *, unread_only: bool) -> list[Document]:
@@ -95,9 +95,10 @@ class InboxRepository:
     async def unread_count(self, person_id: str) -> int:
         return await self.unread.count(person_id)
 
-    async def _unread_counts(self) -> dict[str, int]:
+    async def _unread_counts(self, before: datetime) -> dict[str, int]:
         counts: dict[str, int] = {}
-        async for doc in self.inbox.find({"read_at": None}, {"_id": 0, "person_id": 1}):
+        query = {"read_at": None, "created_at": {"$lt": before}}
+        async for doc in self.inbox.find(query, {"_id": 0, "person_id": 1}):
             counts[doc["person_id"]] = counts.get(doc["person_id"], 0) + 1
         return counts
 
@@ -146,11 +147,11 @@ class InboxRepository:
             raise
         if collection is self.inbox:
             # after the write: a count asked for from now on includes what was added
-            added: dict[str, int] = {}
-            for i, doc in enumerate(docs):
-                if i not in failed and doc.get("read_at") is None:
-                    added[doc["person_id"]] = added.get(doc["person_id"], 0) + 1
-            self.unread.apply(added)
+            self.unread.apply(
+                (doc["person_id"], _created(doc))
+                for i, doc in enumerate(docs)
+                if i not in failed and doc.get("read_at") is None
+            )
         return len(docs) - len(failed)
 
     async def preferences_for(self, person_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -315,6 +316,12 @@ class InboxRepository:
 
     async def close_digest_items(self, item_ids: list[str], digest_id: str) -> None:
         await self.digest_items.update_many({"_id": {"$in": item_ids}}, {"$set": {"digest": digest_id}})
+
+
+def _created(doc: Document) -> datetime:
+    # an entry without a time counts as old: during a scan that makes the next count read again
+    at = doc.get("created_at")
+    return _aware(at) if isinstance(at, datetime) else datetime.min.replace(tzinfo=UTC)
 
 
 def _aware(value: datetime) -> datetime:

@@ -4,6 +4,7 @@ count older than this instance's own last inbox write."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 from services.notifications.unread import UnreadCounts
 
@@ -15,7 +16,7 @@ class Inbox:
         self.unread: dict[str, int] = {"anna": 2}
         self.scans = 0
 
-    async def scan(self) -> dict[str, int]:
+    async def scan(self, before: datetime) -> dict[str, int]:
         self.scans += 1
         snapshot = dict(self.unread)
         await asyncio.sleep(0.01)  # a scan takes a while; callers arrive meanwhile
@@ -59,10 +60,10 @@ async def test_a_failed_scan_fails_the_callers_and_the_next_call_scans_again() -
     inbox = Inbox()
     failures = [RuntimeError("database away")]
 
-    async def flaky() -> dict[str, int]:
+    async def flaky(before: datetime) -> dict[str, int]:
         if failures:
             raise failures.pop()
-        return await inbox.scan()
+        return await inbox.scan(before)
 
     counts = UnreadCounts(flaky, ttl=60)
     try:
@@ -79,7 +80,8 @@ async def test_own_writes_with_known_effect_cost_no_scan() -> None:
     counts = UnreadCounts(inbox.scan, ttl=60)
     assert await counts.count("anna") == 2
     inbox.unread["bernd"] = 3
-    counts.apply({"bernd": 3, "anna": 1})  # a fan-out added entries through this instance
+    now = datetime.now(UTC)
+    counts.apply([("bernd", now)] * 3 + [("anna", now)])  # a fan-out added entries through this instance
     counts.apply(read="anna")  # and Anna read one
     assert await counts.count("bernd") == 3
     assert await counts.count("anna") == 2
@@ -88,16 +90,38 @@ async def test_own_writes_with_known_effect_cost_no_scan() -> None:
     assert inbox.scans == 1, "patched, not read again"
 
 
-async def test_a_write_during_a_scan_makes_the_next_count_read_again() -> None:
+async def test_entries_added_during_a_scan_are_added_to_its_result() -> None:
     inbox = Inbox()
     counts = UnreadCounts(inbox.scan, ttl=60)
     during = asyncio.create_task(counts.count("anna"))
-    await asyncio.sleep(0)  # the scan has taken its snapshot (2 for Anna)
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # the scan has begun: it counts entries created before now (2 for Anna)
     inbox.unread["anna"] = 3
-    counts.apply({"anna": 1})
+    counts.apply([("anna", datetime.now(UTC))])
+    assert await during == 3, "the new entry, which the scan does not count, is added"
+    assert await counts.count("anna") == 3
+    assert inbox.scans == 1
+
+
+async def test_a_read_or_an_old_entry_during_a_scan_makes_the_next_count_read_again() -> None:
+    inbox = Inbox()
+    counts = UnreadCounts(inbox.scan, ttl=60)
+    during = asyncio.create_task(counts.count("anna"))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # the scan has begun
+    inbox.unread["anna"] = 1
+    counts.apply(read="anna")  # the scan may or may not see it read
     await during
-    assert await counts.count("anna") == 3, "not 2 (the scan's) and not 4 (counted twice)"
-    assert inbox.scans == 2
+    assert await counts.count("anna") == 1, "read again, not 2 (the scan's) nor 0 (counted twice)"
+    counts.changed()  # something else: the next count scans
+    during = asyncio.create_task(counts.count("bernd"))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    inbox.unread["bernd"] = 1
+    counts.apply([("bernd", datetime.now(UTC) - timedelta(minutes=5))])  # older than the scan's start
+    await during
+    assert await counts.count("bernd") == 1
+    assert inbox.scans == 4
 
 
 async def test_an_unknown_change_reads_again() -> None:
