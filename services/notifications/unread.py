@@ -37,6 +37,7 @@ class UnreadCounts:
         # by person, are added to its result
         self._cutoff: datetime | None = None
         self._during: dict[str, int] = {}
+        self._again = False
 
     def changed(self) -> None:
         self._version += 1
@@ -51,18 +52,27 @@ class UnreadCounts:
         """A write of this instance with a known effect on the counts: unread entries added
         (person, created_at), or one or all of a person's entries read."""
         added = list(added)
+        valid = self._as_of == self._version
         scanning = self._task is not None and not self._task.done()
-        if scanning:
+        if scanning and self._cutoff is not None:
             cutoff = self._cutoff
-            if cutoff is None:
-                return  # the scan has not begun yet: it will see this write
-            if read is None and all_read is None and all(at >= cutoff for _, at in added):
-                for person_id, _ in added:  # the scan cannot see them: added to its result
-                    self._during[person_id] = self._during.get(person_id, 0) + 1
+            if any(at < cutoff for _, at in added):
+                # the scan may or may not see these: the next count reads
+                self._version += 1
                 return
-            self._version += 1  # the scan may or may not see this change: the next count reads
-            return
-        if self._as_of != self._version:
+            # the scan cannot see entries made after it began: they are added to its result
+            for person_id, _ in added:
+                self._during[person_id] = self._during.get(person_id, 0) + 1
+            if read is not None or all_read is not None:
+                # the scan may or may not see it read: its result is corrected as far as known
+                # and another scan follows in the background; the reader sees the change now
+                who = read or all_read
+                assert who is not None
+                self._during[who] = self._during.get(who, 0) - 1 if read else -(10**9)
+                self._again = True
+        elif scanning:
+            return  # the scan has not begun yet: it will see this write
+        if not valid:
             return  # due to be read again anyway
         for person_id, _ in added:
             self._counts[person_id] = self._counts.get(person_id, 0) + 1
@@ -74,6 +84,15 @@ class UnreadCounts:
     async def count(self, person_id: str) -> int:
         loop = asyncio.get_running_loop()
         asked, wanted = loop.time(), self._version
+        if self._as_of >= wanted and self._as_of >= 0:
+            # counts that include every write of this instance are answered at once; when they
+            # are older than ttl (other instances' writes), a scan refreshes them meanwhile: a
+            # scan of a large inbox takes many seconds on FerretDB, and pages waited for it
+            if self._at < asked - self._ttl and (self._task is None or self._task.done()):
+                self._task_version, self._task_at = self._version, asked
+                self._task = asyncio.create_task(self._refresh(self._task_version, self._task_at))
+                self._task.add_done_callback(_retrieved)
+            return self._counts.get(person_id, 0)
         # a scan that started after this call (or within ttl before it) and after the last write
         while not (self._as_of >= wanted and self._at >= asked - self._ttl):
             task = self._task
@@ -88,11 +107,19 @@ class UnreadCounts:
         return self._counts.get(person_id, 0)
 
     async def _refresh(self, version: int, at: float) -> None:
-        self._cutoff, self._during = datetime.now(UTC), {}
+        self._cutoff, self._during, self._again = datetime.now(UTC), {}, False
         try:
             counts = await self._load(self._cutoff)
             for person_id, n in self._during.items():
-                counts[person_id] = counts.get(person_id, 0) + n
+                counts[person_id] = max(0, counts.get(person_id, 0) + n)
         finally:
             self._cutoff, self._during = None, {}
         self._counts, self._as_of, self._at = counts, version, at
+        if self._again:  # a read during the scan: count once more, in the background
+            self._at = float("-inf")
+
+
+def _retrieved(task: asyncio.Task[None]) -> None:
+    # a background refresh that failed: the next caller that must wait scans again
+    if not task.cancelled():
+        task.exception()
