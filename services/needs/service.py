@@ -106,6 +106,7 @@ class NeedsService:
         # own: FerretDB scans the collection for a count, so never once per keystroke
         self._supports = Coalesced(self.repo.supports_of)
         self._recent_supports: Recent[str, list[Document]] = Recent(SUPPORTS_RECENT_SECONDS)
+        self._suggested: Recent[str, Document] = Recent(SIMILAR_RECHECK_SECONDS, max_entries=10_000)
         self._index_checked_at = float("-inf")
         self._support_counts: dict[str, int] | None = None
         self._support_counts_at = float("-inf")
@@ -311,7 +312,7 @@ class NeedsService:
         found = self._index.query(req.text, req.limit, exclude=req.exclude)
         if not found:
             return c.SimilarList(items=[])
-        docs = {d["_id"]: d for d in await self.repo.needs_each([i for i, _ in found])}
+        docs = await self._found_needs([i for i, _ in found])
         counts = await self._counts()
         return c.SimilarList(
             items=[
@@ -326,6 +327,24 @@ class NeedsService:
                 if i in docs
             ]
         )
+
+    async def _found_needs(self, ids: list[str]) -> dict[str, Document]:
+        """Title and status of the suggested needs, read at most every SIMILAR_RECHECK_SECONDS
+        per need (a status set here shows at once): suggestions are asked for as people type,
+        and each answer read its needs again."""
+        out: dict[str, Document] = {}
+        missing = []
+        for need_id in ids:
+            known = self._suggested.get(need_id)
+            if known is None:
+                missing.append(need_id)
+            else:
+                out[need_id] = known
+        for doc in await self.repo.needs_each(missing) if missing else []:
+            brief = {"_id": doc["_id"], "title": doc["title"], "status": doc["status"]}
+            self._suggested.put(doc["_id"], brief)
+            out[doc["_id"]] = brief
+        return out
 
     async def _counts(self) -> dict[str, int]:
         """Supporters per need. Waited for only when there is none (at start, after this
@@ -519,6 +538,7 @@ class NeedsService:
         )
         change = {"status": req.status, "reason": reason, "by": who.person_id, "at": now}
         await self.repo.set_status(req.id, req.status, change, [event])
+        self._suggested.drop(req.id)
         self.on_outbox(self.repo.needs, req.id, [event])
         return await self.get(who, req.id)
 
