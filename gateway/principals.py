@@ -11,11 +11,11 @@ message is lost (NATS away at that moment), an entry still expires after `ttl` s
 from __future__ import annotations
 
 import hashlib
-import time
 
 import msgspec
 
 from services.contracts.envelope import Principal
+from services.runtime.recent import Recent
 
 
 class Forget(msgspec.Struct, frozen=True):
@@ -39,37 +39,24 @@ def decode_forget(data: bytes) -> str | None:
         return None
 
 
-class TokenCache:
+class TokenCache(Recent[str, Principal]):
+    """Keyed by the token, held under its hash, so the memory holds no usable token."""
+
     def __init__(self, ttl: float = 30.0, max_entries: int = 20_000) -> None:
-        self.ttl = ttl
-        self.max_entries = max_entries
-        # key: hash of the token, so the memory holds no usable token
-        self._entries: dict[str, tuple[float, Principal]] = {}
+        super().__init__(ttl, max_entries)
 
     @staticmethod
     def _key(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
 
     def get(self, token: str) -> Principal | None:
-        key = self._key(token)
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if time.monotonic() >= entry[0]:
-            self._entries.pop(key, None)
-            return None
-        return entry[1]
+        return super().get(self._key(token))
 
     def put(self, token: str, principal: Principal) -> None:
-        if len(self._entries) >= self.max_entries:
-            now = time.monotonic()
-            self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
-            if len(self._entries) >= self.max_entries:
-                self._entries.clear()
-        self._entries[self._key(token)] = (time.monotonic() + self.ttl, principal)
+        super().put(self._key(token), principal)
 
     def forget_person(self, person_id: str) -> int:
         keys = [k for k, (_, p) in self._entries.items() if p.person_id == person_id]
         for key in keys:
-            del self._entries[key]
+            super().drop(key)
         return len(keys)

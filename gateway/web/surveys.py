@@ -459,15 +459,9 @@ SETTINGS_FIELDS = {
 }
 
 
-def _settings_errors(exc: DomainError, errors: FormErrors) -> None:
-    for e in exc.errors:
-        name = {"audience.ids": "audience_ids", "audience": "audience_ids"}.get(e.field, e.field)
-        if name in SETTINGS_FIELDS:
-            errors.add(name, _(e.message))
-        else:
-            errors.general.append(_(e.message))
-    if not exc.errors:
-        errors.general.append(_(exc.detail or exc.title))
+def _settings_field(name: str) -> str:
+    """The service's field name as the settings form calls it."""
+    return {"audience.ids": "audience_ids", "audience": "audience_ids"}.get(name, name)
 
 
 # --- charts ------------------------------------------------------------------------------
@@ -624,7 +618,7 @@ class SurveyPages(Controller):
             except DomainError as exc:
                 if exc.status not in (400, 409, 422):
                     raise
-                _settings_errors(exc, errors)
+                errors.add_refusal(exc, SETTINGS_FIELDS, _settings_field)
             else:
                 return Redirect(path=f"/umfragen/{survey.id}/bearbeiten?hinweis=angelegt")
         return await self._settings_page(request, auth, who, None, settings_values(None, posted), errors, 422)
@@ -656,7 +650,7 @@ class SurveyPages(Controller):
             except DomainError as exc:
                 if exc.status not in (400, 409, 422):
                     raise
-                _settings_errors(exc, errors)
+                errors.add_refusal(exc, SETTINGS_FIELDS, _settings_field)
             else:
                 return Redirect(path=f"/umfragen/{survey.id}/bearbeiten?hinweis=gespeichert")
         return await self._settings_page(

@@ -119,7 +119,6 @@ class DirectoryRepository:
         return await self.people.find_one({"_id": person_id})
 
     async def insert_person(self, doc: Document) -> None:
-        self._people_snapshot.drop("all")
         await self.people.insert_one(doc)
         self._people_snapshot.drop("all")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,12 +76,10 @@ class InboxRepository:
 
     async def add_inbox(self, doc: Document) -> bool:
         try:
-            await self.inbox.insert_one(doc)
+            with self.unread.writing():
+                await self.inbox.insert_one(doc)
         except DuplicateKeyError:
             return False
-        except BaseException:
-            self.unread.changed()  # written or not: the next count reads
-            raise
         if doc.get("read_at") is None:
             self.unread.apply([(doc["person_id"], _created(doc))])
         return True
@@ -109,20 +108,14 @@ class InboxRepository:
             return False
         if entry.get("read_at") is not None:
             return True
-        try:
+        with self.unread.writing():
             await self.inbox.update_one({"_id": entry_id}, {"$set": {"read_at": at}})
-        except BaseException:
-            self.unread.changed()
-            raise
         self.unread.apply(read=person_id)
         return True
 
     async def mark_all_read(self, person_id: str, at: datetime) -> None:
-        try:
+        with self.unread.writing():
             await self.inbox.update_many({"person_id": person_id, "read_at": None}, {"$set": {"read_at": at}})
-        except BaseException:
-            self.unread.changed()
-            raise
         self.unread.apply(all_read=person_id)
 
     # preferences ------------------------------------------------------------------------
@@ -132,19 +125,14 @@ class InboxRepository:
         if not docs:
             return 0
         failed: set[int] = set()
-        try:
-            await collection.insert_many(docs, ordered=False)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != 11000 for e in errors):
-                if collection is self.inbox:
-                    self.unread.changed()
-                raise
-            failed = {int(e["index"]) for e in errors}
-        except BaseException:
-            if collection is self.inbox:
-                self.unread.changed()
-            raise
+        with self.unread.writing() if collection is self.inbox else contextlib.nullcontext():
+            try:
+                await collection.insert_many(docs, ordered=False)
+            except BulkWriteError as exc:
+                errors = exc.details.get("writeErrors", [])
+                if any(e.get("code") != 11000 for e in errors):
+                    raise
+                failed = {int(e["index"]) for e in errors}
         if collection is self.inbox:
             # after the write: a count asked for from now on includes what was added
             self.unread.apply(

@@ -18,7 +18,8 @@ two seconds over it took pages from 178 to 55 per second in the bench's later ro
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import UTC, datetime
 
 
@@ -41,6 +42,15 @@ class UnreadCounts:
 
     def changed(self) -> None:
         self._version += 1
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Around an inbox write: one that fails (perhaps half done) makes the next count read."""
+        try:
+            yield
+        except BaseException:
+            self.changed()
+            raise
 
     def apply(
         self,

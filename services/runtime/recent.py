@@ -37,7 +37,10 @@ class Recent(Generic[K, V]):
 
     def put(self, key: K, value: V) -> None:
         if len(self._entries) >= self.max_entries:
-            self._entries.clear()
+            now = time.monotonic()
+            self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
         self._entries[key] = (time.monotonic() + self.ttl, value)
 
     def drop(self, key: K) -> None:

@@ -91,7 +91,6 @@ class _LiveBallots:
         self.ballots: dict[str, Document] = {}
         self.loaded_at = float("-inf")
         self._during_reload: list[Document] | None = None
-
         # how long the last reload took: on FerretDB it reads every ballot of every poll, so it
         # grows with the data, and reloads are spaced to take at most a tenth of the time
         self.reload_seconds = 0.0
