@@ -28,6 +28,10 @@ class SurveysClient:
     async def get(self, who: Principal, survey_id: str) -> c.Survey:
         return await self.rpc.call(c.SERVICE, E.GET, c.GetSurvey(id=survey_id), c.Survey, principal=who)
 
+    async def get_for_page(self, who: Principal, survey_id: str) -> c.SurveyForPage:
+        req = c.GetSurvey(id=survey_id)
+        return await self.rpc.call(c.SERVICE, E.GET_FOR_PAGE, req, c.SurveyForPage, principal=who)
+
     async def publish(self, who: Principal, survey_id: str) -> c.Survey:
         return await self.rpc.call(c.SERVICE, E.PUBLISH, c.GetSurvey(id=survey_id), c.Survey, principal=who)
 

@@ -940,10 +940,10 @@ class SurveyPages(Controller):
     @get("/umfragen/{survey_id:str}")
     async def show(self, request: Request[Any, Any, Any], survey_id: str) -> Response[Any]:
         auth, who = await _login(request)
-        survey = await _client(request).get(who, _sid(survey_id))
-        if survey.addressed_to_me:
-            return await self._answer_page(request, auth, who, survey)
-        return await self._overview(request, auth, survey)
+        found = await _client(request).get_for_page(who, _sid(survey_id))
+        if found.response is not None:
+            return await self._answer_page(request, auth, who, found.survey, response=found.response)
+        return await self._overview(request, auth, found.survey)
 
     async def _overview(
         self,
@@ -992,8 +992,10 @@ class SurveyPages(Controller):
         values: dict[str, Any] | None = None,
         errors: FormErrors | None = None,
         status: int = 200,
+        response: c.Response | None = None,
     ) -> Response[Any]:
-        response = await _client(request).response(who, survey.id)
+        if response is None:
+            response = await _client(request).response(who, survey.id)
         return await render(
             request,
             "surveys/answer.html",

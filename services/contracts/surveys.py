@@ -48,6 +48,8 @@ class Endpoints:
     DELETE = "surveys.delete"
     LIST = "surveys.list"
     GET = "surveys.get"
+    # the survey page in one call: the survey and, if it is addressed to the caller, their response
+    GET_FOR_PAGE = "surveys.get_for_page"
     PUBLISH = "surveys.publish"
     CLOSE = "surveys.close"
     RESPONSE_GET = "surveys.response.get"
@@ -226,6 +228,14 @@ class Response(msgspec.Struct, kw_only=True):
     submitted_by: PersonRef | None = None
     submitted_at: datetime | None = None
     can_edit: bool = False
+
+
+class SurveyForPage(msgspec.Struct, kw_only=True):
+    """The survey and, when it is addressed to the caller, their (or their Kommune's) response:
+    what the survey page shows, read in one call."""
+
+    survey: Survey
+    response: Response | None = None
 
 
 # --- progress and reminders ---------------------------------------------------------------

@@ -149,6 +149,12 @@ async def test_answer_page_draft_errors_submit_reopen(stack: Stack) -> None:
     assert "Meine Umfragen" in listing.text and survey["title"] in listing.text
     page = await halle.get(f"/umfragen/{sid}")
     assert page.status_code == 200 and 'id="f-dms-0"' in page.text and 'id="f-reife-0-0"' in page.text
+    # a Kommune outside the audience gets no form; the ministry gets the overview, not a form
+    outside = await stack.login(kommune("15081"))
+    refused = await outside.get(f"/umfragen/{sid}")
+    assert refused.status_code == 403 and 'id="f-dms-0"' not in refused.text
+    overview = await (await stack.login()).get(f"/umfragen/{sid}")
+    assert overview.status_code == 200 and 'id="antwort-form"' not in overview.text
 
     draft = await halle.post(
         f"/umfragen/{sid}/antwort",

@@ -35,6 +35,9 @@ def endpoints(svc: QuestionnairesService) -> list[Endpoint[Any]]:
     async def get(p: Principal | None, r: c.GetSurvey) -> c.Survey:
         return await svc.get(_who(p), r.id)
 
+    async def get_for_page(p: Principal | None, r: c.GetSurvey) -> c.SurveyForPage:
+        return await svc.get_for_page(_who(p), r.id)
+
     async def publish(p: Principal | None, r: c.GetSurvey) -> c.Survey:
         return await svc.publish(_who(p), r.id)
 
@@ -71,6 +74,7 @@ def endpoints(svc: QuestionnairesService) -> list[Endpoint[Any]]:
         Endpoint(E.DELETE, c.GetSurvey, delete),
         Endpoint(E.LIST, c.ListSurveys, list_surveys),
         Endpoint(E.GET, c.GetSurvey, get),
+        Endpoint(E.GET_FOR_PAGE, c.GetSurvey, get_for_page),
         Endpoint(E.PUBLISH, c.GetSurvey, publish),
         Endpoint(E.CLOSE, c.GetSurvey, close),
         Endpoint(E.RESPONSE_GET, c.GetResponse, response),

@@ -309,13 +309,25 @@ class QuestionnairesService:
     # --- reading -----------------------------------------------------------------------
 
     async def get(self, who: Principal, survey_id: str) -> c.Survey:
+        return (await self.get_for_page(who, survey_id, with_response=False)).survey
+
+    async def get_for_page(
+        self, who: Principal, survey_id: str, *, with_response: bool = True
+    ) -> c.SurveyForPage:
+        """The survey, and the caller's response if it is addressed to them: the answer page
+        needs both, and the response is read once for its state and its answers."""
         doc = await self._survey(who, survey_id, recent=True)
         to_me = self._addressed(doc, who)
         mine: c.ResponseState = "none"
+        stored: Document | None = None
         if to_me:
             stored = await self.repo.response(response_id(survey_id, self._key(doc, who)))
             mine = stored["state"] if stored else "none"
-        return self._view(doc, _now(), mine=mine, to_me=to_me)
+        survey = self._view(doc, _now(), mine=mine, to_me=to_me)
+        response = (
+            self._response_view(doc, stored, who, survey.questions) if to_me and with_response else None
+        )
+        return c.SurveyForPage(survey=survey, response=response)
 
     async def list_surveys(self, who: Principal, req: c.ListSurveys) -> c.SurveyPage:
         now = _now()
@@ -365,8 +377,14 @@ class QuestionnairesService:
         if state == "scheduled":
             raise Conflict("Die Umfrage beginnt erst später.")
 
-    def _response_view(self, doc: Document, stored: Document | None, who: Principal) -> c.Response:
-        questions = _questions(doc)
+    def _response_view(
+        self,
+        doc: Document,
+        stored: Document | None,
+        who: Principal,
+        questions: list[c.Question] | None = None,
+    ) -> c.Response:
+        questions = _questions(doc) if questions is None else questions
         state: c.ResponseState = stored["state"] if stored else "none"
         answers = dict(stored.get("answers") or {}) if stored else {}
         org = stored["organisation"] if stored else None
