@@ -234,6 +234,9 @@ def create_app(
         ),
         request_max_body_size=MAX_BODY_BYTES,
         response_cache_config=ResponseCacheConfig(),
+        # the process set up its logging already (JSON lines, LOG_LEVEL: services/runtime/logs.py);
+        # Litestar's default would replace the root handler with its own plain-text one at INFO
+        logging_config=None,
         debug=False,
     )
     # every route is registered by now: the schema is built once and keeps the problem answers
