@@ -23,6 +23,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, Sampler
 from opentelemetry.trace import Span, SpanKind
 
 log = logging.getLogger(__name__)
@@ -66,14 +67,25 @@ def configure(process_name: str, env: Mapping[str, str] | None = None) -> None:
     if _configured:
         return
     _configured = True
-    e = os.environ if env is None else env
-    provider = TracerProvider(
-        resource=Resource.create({"service.name": e.get("OTEL_SERVICE_NAME") or f"gdst-{process_name}"})
-    )
+    trace.set_tracer_provider(provider_for(process_name, os.environ if env is None else env))
+
+
+def provider_for(process_name: str, e: Mapping[str, str]) -> TracerProvider:
     exporter = _exporter_from_env(e)
+    # Without an exporter nobody reads the spans: a trace begun here is not recorded (its ids are
+    # still made and passed on, so logs and the services see the same trace id), while a caller's
+    # sampled trace still is. Recording every span cost a few per cent of each process's CPU
+    # (docs/performance.md #35). OTEL_TRACES_SAMPLER, when set, decides as usual.
+    sampler: Sampler | None = None
+    if exporter is None and not e.get("OTEL_TRACES_SAMPLER"):
+        sampler = ParentBased(ALWAYS_OFF)
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": e.get("OTEL_SERVICE_NAME") or f"gdst-{process_name}"}),
+        sampler=sampler,
+    )
     if exporter is not None:
         provider.add_span_processor(BatchSpanProcessor(exporter))
-    trace.set_tracer_provider(provider)
+    return provider
 
 
 def tracer() -> trace.Tracer:
