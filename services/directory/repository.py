@@ -148,7 +148,13 @@ class DirectoryRepository:
         )
 
     async def people_by_ids(self, person_ids: list[str]) -> list[Document]:
-        cursor = self.people.find({"_id": {"$in": person_ids}}, {"password_hash": 0, "outbox": 0})
+        projection = {"password_hash": 0, "outbox": 0}
+        if len(person_ids) <= FEW:
+            # `$in` makes FerretDB read every person; the hot caller asks for one (the name of
+            # whoever saves a survey draft), which an `_id` lookup serves
+            found = await asyncio.gather(*(self.people.find_one({"_id": i}, projection) for i in person_ids))
+            return sorted((d for d in found if d is not None), key=lambda d: d["_id"])
+        cursor = self.people.find({"_id": {"$in": person_ids}}, projection)
         return sorted([d async for d in cursor], key=lambda d: d["_id"])
 
     async def members_of(self, group_id: str) -> list[str]:

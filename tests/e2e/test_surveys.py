@@ -130,7 +130,10 @@ class TestAnswering:
         # a draft may be incomplete; the chain dms → produkt → produkt_name is still closed
         draft = await magdeburg.put(f"/api/v1/surveys/{sid}/response", json={"answers": {"dms": "Nein"}})
         assert draft.status_code == 200, draft.text
-        assert draft.json()["state"] == "draft" and draft.json()["updated_by"]["id"] == "demo-15003"
+        assert draft.json()["state"] == "draft" and draft.json()["updated_by"] == {
+            "id": "demo-15003",
+            "name": "Team Magdeburg",
+        }
         assert {"produkt", "produkt_name"} <= set(draft.json()["hidden"])
 
         # submitting names every problem at its question; hidden questions are not asked for

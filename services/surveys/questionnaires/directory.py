@@ -9,7 +9,6 @@ from typing import Any
 
 from services.contracts import directory as d
 from services.contracts import surveys as c
-from services.contracts.common import Empty
 from services.contracts.envelope import FieldError, Principal
 from services.runtime.errors import Forbidden, Invalid, NotFound
 from services.runtime.rpc import RpcClient
@@ -107,11 +106,16 @@ class Directory:
         now = time.monotonic()
         if cached and now - cached[0] < NAME_TTL_SECONDS:
             return cached[1]
-        try:
-            me = await self.rpc.call(d.SERVICE, d.Endpoints.ME, Empty(), d.Me, principal=who)
-            name = me.name
-        except NotFound:
-            name = who.person_id
+        # by id as this service: one lookup in the directory (its "me" would also read the
+        # caller's Kommune, memberships and every AG, none of which is needed for a name)
+        found = await self.rpc.call(
+            d.SERVICE,
+            d.Endpoints.PEOPLE_BY_IDS,
+            d.GetPeople(ids=[who.person_id]),
+            d.PeopleList,
+            principal=self._me,
+        )
+        name = next((p.name for p in found.items if p.id == who.person_id), who.person_id)
         if len(self._names) > 10_000:
             self._names.clear()
         self._names[who.person_id] = (now, name)
