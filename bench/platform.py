@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
+from nats.js.api import StorageType, StreamConfig
 
 from bench.load import machine_cpu_s
 from services.directory.passwords import Passwords
@@ -77,6 +78,7 @@ class Sizes:
     lookups: int = 300
     lookup_concurrency: int = 4
     baseline_requests: int = 3000
+    renders: int = 200
     mail_timeout: float = 75.0
     # each load phase stops starting new work after this long, so a slow machine still
     # finishes within 10 minutes; the figures say how much was sent, the checks use that
@@ -97,6 +99,7 @@ class Sizes:
             lookups=5,
             lookup_concurrency=2,
             baseline_requests=20,
+            renders=3,
             mail_timeout=60.0,
         )
 
@@ -698,7 +701,8 @@ async def scenario_baselines(port: int, sizes: Sizes, result: RoundResult) -> No
 def brief(result: RoundResult, step: str) -> str:
     keys = {
         "baselines": ["baseline_bare", "baseline_forward"],
-        "database": ["db_insert", "db_find"],
+        "database": ["db_insert", "db_find", "js_publish"],
+        "responses stored, page rendered": ["db_insert_response", "db_find_response", "db_update_response"],
         "votes": ["votes"],
         "support": ["support"],
         "similar": ["similar"],
@@ -715,6 +719,8 @@ def brief(result: RoundResult, step: str) -> str:
         parts.append(f"poll opened: {m['mails']:.0f}/{m['expected']:.0f} mails in {m['seconds']:.1f} s")
     if step == "votes" and "live_delay" in result.figures:
         parts.append(f"live delay p99 {result.figures['live_delay']['p99_ms']:.0f} ms")
+    if step.startswith("responses") and "render_page" in result.figures:
+        parts.append(f"page rendered in {result.figures['render_page']['cpu_ms_per_request']:.2f} ms CPU")
     if step.startswith("fan-out") and "fanout" in result.figures:
         parts.append(f"fan-out {result.figures['fanout']['seconds']:.1f} s")
     return "; ".join(parts)
@@ -751,12 +757,19 @@ async def run_round(
         if survey:
             await scenario_page(target, pop, sizes, survey[0], result)
 
+    async def unavoidable() -> None:
+        # the cost of the survey's own documents and of its page's HTML, for the ceilings
+        if survey:
+            await scenario_response_storage(target, sizes, survey[0], result)
+            await scenario_render(target, pop, sizes, survey[0], result)
+
     # "betrifft uns auch" last: each of the 218 supports tells the people of every Kommune
     # that supported before (docs/notifications.md), ~100,000 inbox and digest entries written
     # in the background for minutes afterwards, which would weigh on whatever is measured next
     steps += [
         ("fan-out and surveys", surveys),
         ("survey page", page),
+        ("responses stored, page rendered", unavoidable),
         ("support", lambda: scenario_support(target, pop, sizes, result)),
     ]
     for name, step in steps:
@@ -811,54 +824,190 @@ def spread(values: list[float]) -> dict[str, float]:
     return {"median": statistics.median(clean), "min": min(clean), "max": max(clean), "runs": len(clean)}
 
 
+async def _storage_phase(name: str, op: Any, count: int, sizes: Sizes, result: RoundResult) -> None:
+    """`count` calls of `op(i)` at the ballots' concurrency from this process; the figure is the
+    machine's CPU per call (the server's and this client's, which a service would spend too)."""
+    latencies: list[float] = []
+    queue = list(range(count))
+
+    async def worker() -> None:
+        while queue:
+            i = queue.pop()
+            started = time.perf_counter()
+            await op(i)
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    started = time.perf_counter()
+    machine0 = machine_cpu_s()
+    await asyncio.wait_for(
+        asyncio.gather(*(worker() for _ in range(sizes.vote_concurrency))), sizes.phase_seconds
+    )
+    wall = time.perf_counter() - started
+    machine = machine_cpu_s() - machine0
+    result.figures[name] = {
+        "requests": len(latencies),
+        "ok": len(latencies),
+        "statuses": {"ok": len(latencies)},
+        "per_s": len(latencies) / wall,
+        "requests_per_s": len(latencies) / wall,
+        "p50_ms": percentile(latencies, 50),
+        "p99_ms": percentile(latencies, 99),
+        "max_ms": max(latencies) if latencies else float("nan"),
+        "wall_s": wall,
+        "generator_cpu_s": float("nan"),
+        "generator_cpu_share": float("nan"),
+        "cpu_ms_per_request": 1000 * machine / max(1, len(latencies)),
+        "errors": [],
+    }
+
+
 async def scenario_database(target: Target, sizes: Sizes, result: RoundResult) -> None:
     """The storage's own ceiling: single-document inserts and `_id` lookups on FerretDB at the
-    same concurrency as the ballots, from this process (PyMongo async, like the services)."""
+    same concurrency as the ballots, from this process (PyMongo async, like the services), and
+    JetStream publishes of an event with their acknowledgement (nats-py, like the outbox relay)."""
     client = mongo.client(target.settings.mongodb_url)
     try:
         coll = client[target.settings.names.database("bench")][f"probe{time.monotonic_ns()}"]
         count = sizes.baseline_requests // 3
-        for name in ("insert", "find"):
-            latencies: list[float] = []
-            queue = list(range(count))
 
-            async def worker(
-                name: str = name, latencies: list[float] = latencies, queue: list[int] = queue
-            ) -> None:
-                while queue:
-                    i = queue.pop()
-                    started = time.perf_counter()
-                    if name == "insert":
-                        await coll.insert_one(
-                            {"_id": f"d{i}", "poll_id": "p", "voter": f"v{i}", "points": [2, 2, 0]}
-                        )
-                    else:
-                        await coll.find_one({"_id": f"d{i}"})
-                    latencies.append((time.perf_counter() - started) * 1000)
+        async def insert(i: int) -> None:
+            await coll.insert_one({"_id": f"d{i}", "poll_id": "p", "voter": f"v{i}", "points": [2, 2, 0]})
 
-            started = time.perf_counter()
-            machine0 = machine_cpu_s()
-            await asyncio.wait_for(
-                asyncio.gather(*(worker() for _ in range(sizes.vote_concurrency))), sizes.phase_seconds
-            )
-            wall = time.perf_counter() - started
-            machine = machine_cpu_s() - machine0
-            result.figures[f"db_{name}"] = {
-                "requests": len(latencies),
-                "ok": len(latencies),
-                "statuses": {"ok": len(latencies)},
-                "per_s": len(latencies) / wall,
-                "requests_per_s": len(latencies) / wall,
-                "p50_ms": percentile(latencies, 50),
-                "p99_ms": percentile(latencies, 99),
-                "max_ms": max(latencies),
-                "wall_s": wall,
-                "generator_cpu_s": float("nan"),
-                "generator_cpu_share": float("nan"),
-                # FerretDB and the client's PyMongo (which a service would spend too) together
-                "cpu_ms_per_request": 1000 * machine / max(1, len(latencies)),
-                "errors": [],
-            }
+        async def find(i: int) -> None:
+            await coll.find_one({"_id": f"d{i}"})
+
+        await _storage_phase("db_insert", insert, count, sizes, result)
+        await _storage_phase("db_find", find, count, sizes, result)
         await coll.drop()
     finally:
         await client.close()
+    await _jetstream_phase(target, sizes, result)
+
+
+async def _jetstream_phase(target: Target, sizes: Sizes, result: RoundResult) -> None:
+    """Every fact is an event in JetStream (file storage, de-duplicated by `Nats-Msg-Id`), so
+    every write of the scenarios costs at least one such publish."""
+    from services.runtime.natsconn import connect
+
+    conn = await connect(target.settings.nats_url, "bench-jetstream", target.nats_credentials)
+    try:
+        js = conn.nc.jetstream(timeout=5.0)
+        stream = f"BENCH_PROBE_{time.monotonic_ns()}"
+        subject = f"{stream.lower()}.ballot"
+        await js.add_stream(
+            StreamConfig(
+                name=stream,
+                subjects=[f"{stream.lower()}.>"],
+                storage=StorageType.FILE,
+                duplicate_window=120.0,
+            )
+        )
+        payload = json.dumps(
+            {
+                "id": "0" * 26,
+                "type": "ballot.cast",
+                "version": "1",
+                "source": "surveys",
+                "subject": "polls/p0123456789",
+                "time": datetime.now(UTC).isoformat(),
+                "data": {"poll_id": "p0123456789", "voter": "person-0123456789", "replaced": False},
+            }
+        ).encode()
+        trace = "00-" + "1" * 32 + "-" + "2" * 16 + "-01"
+
+        async def publish(i: int) -> None:
+            headers = {"Nats-Msg-Id": f"{stream}-{i}", "traceparent": trace}
+            await js.publish(subject, payload, headers=headers, timeout=5.0)
+
+        try:
+            await _storage_phase("js_publish", publish, sizes.baseline_requests // 3, sizes, result)
+        finally:
+            await js.delete_stream(stream)
+    finally:
+        await conn.close()
+
+
+async def scenario_response_storage(
+    target: Target, sizes: Sizes, survey_id: str, result: RoundResult
+) -> None:
+    """The storage's cost for the survey's own documents: copies of a stored response of the
+    bench survey (its answers, the Kommune's snapshot, the saver, the outbox) inserted, read and
+    updated by `_id` as a draft save and a submission do. FerretDB converts whole documents, so
+    these cost more than the small ones of `scenario_database`."""
+    client = mongo.client(target.settings.mongodb_url)
+    try:
+        stored = await client[target.settings.names.database("surveys")]["survey_responses"].find_one(
+            {"survey_id": survey_id}
+        )
+        if stored is None:
+            result.failures.append("response storage: no stored response of the bench survey")
+            return
+        coll = client[target.settings.names.database("bench")][f"responses{time.monotonic_ns()}"]
+        count = sizes.baseline_requests // 3
+        answers = stored.get("answers") or {}
+
+        async def insert(i: int) -> None:
+            await coll.insert_one({**stored, "_id": f"r{i}", "state": "draft"})
+
+        async def find(i: int) -> None:
+            await coll.find_one({"_id": f"r{i}"}, {"outbox": 0})
+
+        async def update(i: int) -> None:
+            now = datetime.now(UTC)
+            fields = {"answers": answers, "state": "submitted", "submitted_at": now, "updated_at": now}
+            await coll.update_one({"_id": f"r{i}"}, {"$set": fields})
+
+        await _storage_phase("db_insert_response", insert, count, sizes, result)
+        await _storage_phase("db_find_response", find, count, sizes, result)
+        await _storage_phase("db_update_response", update, count, sizes, result)
+        await coll.drop()
+    finally:
+        await client.close()
+
+
+async def scenario_render(
+    target: Target, pop: Population, sizes: Sizes, survey_id: str, result: RoundResult
+) -> None:
+    """The CPU of rendering the survey page's HTML with the gateway's template and page context
+    (in this process, as the gateway does it): part of any page's least cost, which the
+    forwarded-POST baseline does not have."""
+    async with httpx.AsyncClient(base_url=target.base_url, timeout=60) as http:
+        member = pop.members[0]
+        survey = await api(http, "GET", f"/api/v1/surveys/{survey_id}", member.token)
+        response = await api(http, "GET", f"/api/v1/surveys/{survey_id}/response", member.token)
+    result.figures["render_page"] = {
+        "cpu_ms_per_request": render_cpu_ms(survey, response, member, sizes.renders),
+        "requests": sizes.renders,
+    }
+
+
+def render_cpu_ms(survey: dict[str, Any], response: dict[str, Any], member: Person, renders: int) -> float:
+    """Median CPU milliseconds of one render of a member's answer page (base frame included)."""
+    import msgspec
+
+    from gateway import i18n
+    from gateway.app import template_environment
+    from gateway.sessions import Session
+    from gateway.web.pages import base_context
+    from gateway.web.surveys import ANSWER_TEMPLATE, answer_page_context
+    from services.contracts import surveys as sc
+    from services.contracts.envelope import Principal
+
+    i18n.load()
+    template = template_environment().get_template(ANSWER_TEMPLATE)
+    principal = Principal(person_id=member.id, organisation_id=member.organisation_id, roles=("member",))
+    session = Session(principal=principal, name="Team Bench", csrf="c" * 32, created_at=time.time())
+    context = {
+        **base_context(session, 3, session.csrf, f"/umfragen/{survey['id']}"),
+        **answer_page_context(
+            msgspec.json.decode(json.dumps(survey), type=sc.Survey),
+            msgspec.json.decode(json.dumps(response), type=sc.Response),
+        ),
+    }
+    template.render(context)  # compiled and warm, as in the running gateway
+    times = []
+    for _ in range(renders):
+        started = time.process_time()
+        template.render(context)
+        times.append((time.process_time() - started) * 1000)
+    return statistics.median(times)

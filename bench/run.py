@@ -152,6 +152,10 @@ def collect(rounds: list[RoundResult], pop: Population, sizes: Sizes) -> tuple[d
         "baseline_forward",
         "db_insert",
         "db_find",
+        "js_publish",
+        "db_insert_response",
+        "db_find_response",
+        "db_update_response",
         "votes",
         "surveys",
         "support",
@@ -177,6 +181,11 @@ def collect(rounds: list[RoundResult], pop: Population, sizes: Sizes) -> tuple[d
         }
         results[name]["requests"] = runs[0]["requests"]
         results[name]["statuses"] = [run["statuses"] for run in runs]
+    runs = [r.figures["render_page"] for r in rounds if "render_page" in r.figures]
+    if runs:
+        results["render_page"] = {
+            "cpu_ms_per_request": spread([float(run["cpu_ms_per_request"]) for run in runs])
+        }
     runs = [r.figures["live_delay"] for r in rounds if "live_delay" in r.figures]
     if runs:
         results["live_delay"] = {
@@ -208,14 +217,18 @@ CONCURRENCY = 64
 def ceilings(results: dict[str, Any]) -> dict[str, dict[str, float]]:
     """What this machine could do at best for each scenario, from the baselines of the same run.
 
-    Each scenario needs at least: one request through the gateway forwarded over NATS to a
-    service (the forwarded-POST baseline's CPU per request, without the load generator), and the
-    database operations it cannot do without, at the storage baseline's CPU per operation
-    (FerretDB and the client's PyMongo; an update is counted as an insert, which is cheaper on
-    FerretDB). With both cores doing nothing else, the rate cannot exceed cores / CPU per
-    operation; and with 64 requests in flight the mean latency cannot fall below 64 / rate
-    (Little's law), which bounds the p99 from below. Generous on purpose: the generator's own CPU,
-    JSON, templates and the platform's checks are left out.
+    Each scenario needs at least what its path cannot do without, each at its baseline's CPU
+    (the machine's, without the load generator): every hop from the gateway to a service as one
+    forwarded POST; every database operation at the storage baseline of its documents (small ones
+    for tokens, ballots, needs and supports; copies of a stored survey response for the answers);
+    one JetStream publish per event, since every fact is an event there; and for the page, the
+    rendering of its HTML with the gateway's template. A bearer token the gateway has not seen
+    is checked by the directory, which holds the tokens (one hop and one lookup): the scenarios
+    use each voter's and each Kommune's token for the first time in the round. With both cores
+    doing nothing else, the rate cannot exceed cores / CPU per unit; with 64 requests in flight
+    the mean latency cannot fall below 64 / rate (Little's law), which bounds the p99 from below.
+    Still generous: the generator's CPU, JSON bodies, the platform's checks, the survey's locks,
+    the consumers of the events and the access log are left out.
     """
     cores = os.cpu_count() or 1
 
@@ -223,18 +236,33 @@ def ceilings(results: dict[str, Any]) -> dict[str, dict[str, float]]:
         value = results.get(name, {}).get("cpu_ms_per_request", {}).get("median", float("nan"))
         return float(value)
 
-    fwd, insert, find = cost("baseline_forward"), cost("db_insert"), cost("db_find")
+    fwd, insert, find, event = (
+        cost("baseline_forward"),
+        cost("db_insert"),
+        cost("db_find"),
+        cost("js_publish"),
+    )
+    find_r, insert_r, update_r = (
+        cost("db_find_response"),
+        cost("db_insert_response"),
+        cost("db_update_response"),
+    )
+    render = cost("render_page")
+    token = fwd + find  # a token new to the gateway: asked of the directory
     paths = {
-        # token lookup + ballot insert
-        "votes": (fwd + insert + find),
-        # per submit: draft save and submit, each a request with a response read and a write
-        "surveys": (2 * (fwd + insert + find)),
-        # session from NATS KV (counted as a forward) + the service call + the response read
-        "page": (2 * fwd + find),
-        # token lookup + need and existing-support checks + the support insert
-        "support": (fwd + insert + 3 * find),
+        # the token; the service call with the ballot's insert; its event
+        "votes": token + fwd + insert + event,
+        # per submission: the token; the draft save and the submit, each a call that reads the
+        # response; the draft's insert, the submission's update and its event
+        "surveys": token + 2 * (fwd + find_r) + insert_r + update_r + event,
+        # the session (NATS KV, counted as a hop), the survey with the response (a call and the
+        # response read), the unread badge every page shows (a call), the HTML
+        "page": fwd + (fwd + find_r) + fwd + render,
+        # the token; the needs call with the need and the existing-support lookups, the insert
+        # and the event
+        "support": token + fwd + 2 * find + insert + event,
         # one request, the found needs read by _id (5)
-        "similar": (fwd + 5 * find),
+        "similar": fwd + 5 * find,
     }
     out: dict[str, dict[str, float]] = {}
     for name, ms in paths.items():
@@ -268,7 +296,10 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         r = results[name]
         rate = r["per_s"]["median"]
         cpu = r["generator_cpu_share"]["median"] * 100
-        note = f"generator CPU {cpu:.0f} %" if cpu == cpu else "PyMongo from the bench process"
+        client = "nats-py" if name.startswith("js_") else "PyMongo"
+        note = f"generator CPU {cpu:.0f} %" if cpu == cpu else f"{client} from the bench process"
+        if cpu != cpu:
+            note += f"; {r['cpu_ms_per_request']['median']:.2f} ms machine CPU each"
         if fwd and bare and not name.startswith("baseline"):
             note = f"{rate / fwd:.0%} of forwarded, {rate / bare:.0%} of bare; " + note
         rows.append((f"{label}: rate", fmt(r["per_s"], "/s"), rate_target, note))
@@ -281,6 +312,19 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     load("baseline_forward", "baseline: same POST forwarded over NATS", "", "")
     load("db_insert", "storage: FerretDB insert_one, c=64", "", "")
     load("db_find", "storage: FerretDB find_one by _id, c=64", "", "")
+    load("js_publish", "events: JetStream publish with ack, c=64", "", "")
+    load("db_insert_response", "storage: survey response insert_one, c=64", "", "")
+    load("db_find_response", "storage: survey response find_one by _id, c=64", "", "")
+    load("db_update_response", "storage: survey response update_one by _id, c=64", "", "")
+    if "render_page" in results:
+        rows.append(
+            (
+                "survey page HTML rendered (CPU per page)",
+                fmt(results["render_page"]["cpu_ms_per_request"], " ms", 2),
+                "",
+                "the gateway's template and page context, in the bench process",
+            )
+        )
     load(
         "votes",
         f"dot-vote ballots, {results.get('voters', 0):,} voters, c=64",

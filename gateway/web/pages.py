@@ -17,6 +17,7 @@ from gateway.auth import PRE_SESSION_COOKIE, Auth, form_csrf_ok, form_csrf_token
 from gateway.clients.directory import DirectoryClient
 from gateway.clients.notifications import NotificationsClient
 from gateway.i18n import gettext as _
+from gateway.sessions import Session
 from gateway.web.forms import FormErrors
 from services.contracts.envelope import FieldError
 from services.runtime.errors import DomainError
@@ -61,16 +62,20 @@ async def render(
             unread = await NotificationsClient(gateway_of(request).rpc).unread(auth.principal, timeout=1.0)
         except DomainError:
             unread = None  # the page still works while the notifications service is away
-    ctx = {
-        "user": auth.session,
+    ctx = {**base_context(auth.session, unread, csrf, request.url.path), **(context or {})}
+    return Template(template_name=template, context=ctx, status_code=status, cookies=cookies)
+
+
+def base_context(session: Session | None, unread: int | None, csrf: str, path: str) -> dict[str, Any]:
+    """What every page's frame (base.html) is rendered from."""
+    return {
+        "user": session,
         "unread": unread,
         "csrf_token": csrf,
-        "path": request.url.path,
+        "path": path,
         "lang": i18n.current.get(),
         "languages": i18n.LANGUAGES,
-        **(context or {}),
     }
-    return Template(template_name=template, context=ctx, status_code=status, cookies=cookies)
 
 
 class Pages(Controller):

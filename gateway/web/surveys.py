@@ -246,6 +246,34 @@ def condition_text(q: c.Question, by_id: dict[str, c.Question]) -> str | None:
     }
 
 
+ANSWER_TEMPLATE = "surveys/answer.html"
+
+
+def answer_page_context(
+    survey: c.Survey,
+    response: c.Response | None,
+    *,
+    preview: bool = False,
+    values: dict[str, Any] | None = None,
+    errors: FormErrors | None = None,
+    notice: str | None = None,
+) -> dict[str, Any]:
+    """What the answer form is rendered from (besides what every page gets): the page itself and
+    the benchmark, which times the rendering as a share of the page's least cost."""
+    if values is None:
+        values = form_values(response.answers) if response is not None else {}
+    return {
+        "survey": survey,
+        "preview": preview,
+        "response": response,
+        "values": values,
+        "errors": errors,
+        "notice": notice,
+        **_answer_context(survey),
+        **_labels(),
+    }
+
+
 def _answer_context(survey: c.Survey) -> dict[str, Any]:
     by_id = {q.id: q for q in survey.questions}
     sections: list[tuple[str, list[c.Question]]] = []
@@ -968,17 +996,8 @@ class SurveyPages(Controller):
         survey = await _client(request).get(who, _sid(survey_id))
         return await render(
             request,
-            "surveys/answer.html",
-            {
-                "survey": survey,
-                "preview": True,
-                "response": None,
-                "values": {},
-                "errors": None,
-                "notice": None,
-                **_answer_context(survey),
-                **_labels(),
-            },
+            ANSWER_TEMPLATE,
+            answer_page_context(survey, None, preview=True),
             auth=auth,
         )
 
@@ -998,17 +1017,8 @@ class SurveyPages(Controller):
             response = await _client(request).response(who, survey.id)
         return await render(
             request,
-            "surveys/answer.html",
-            {
-                "survey": survey,
-                "preview": False,
-                "response": response,
-                "values": form_values(response.answers) if values is None else values,
-                "errors": errors,
-                "notice": _notice(request),
-                **_answer_context(survey),
-                **_labels(),
-            },
+            ANSWER_TEMPLATE,
+            answer_page_context(survey, response, values=values, errors=errors, notice=_notice(request)),
             auth=auth,
             status=status,
         )
