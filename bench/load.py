@@ -69,6 +69,20 @@ def machine_cpu_s() -> float:
     return busy / _TICKS
 
 
+def process_cpu_s(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds (user and system) each named process has used so far, from /proc/<pid>/stat;
+    processes that are gone are left out."""
+    out: dict[str, float] = {}
+    for name, pid in pids.items():
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[name] = (int(fields[11]) + int(fields[12])) / _TICKS
+    return out
+
+
 def encode(call: Call, host: str) -> bytes:
     body = (call.body or "").encode()
     lines = [f"{call.method} {call.path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}"]

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import httpx
 from nats.js.api import StorageType, StreamConfig
 
-from bench.load import machine_cpu_s
+from bench.load import machine_cpu_s, process_cpu_s
 from services.directory.passwords import Passwords
 from services.runtime import mongo
 from services.runtime.settings import Settings
@@ -158,9 +158,15 @@ def call(
 
 
 async def generate(
-    port: int, jobs: list[list[dict[str, Any]]], concurrency: int, max_seconds: float | None = None
+    port: int,
+    jobs: list[list[dict[str, Any]]],
+    concurrency: int,
+    max_seconds: float | None = None,
+    pids: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """Run `bench.load` in its own process and return its report."""
+    """Run `bench.load` in its own process and return its report; with `pids`, also the CPU
+    seconds each of those processes used meanwhile (`process_cpu_s` in the report)."""
+    before = process_cpu_s(pids or {})
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as spec:
         json.dump({"port": port, "jobs": jobs, "concurrency": concurrency, "max_seconds": max_seconds}, spec)
     try:
@@ -173,6 +179,8 @@ async def generate(
     if proc.returncode != 0:
         raise RuntimeError(f"load generator failed (exit code {proc.returncode})")
     report: dict[str, Any] = json.loads(out)
+    after = process_cpu_s(pids or {})
+    report["process_cpu_s"] = {name: after[name] - before[name] for name in after if name in before}
     return report
 
 
@@ -201,6 +209,11 @@ def summary(report: dict[str, Any], unit_per_job: bool = False) -> dict[str, Any
         "generator_cpu_share": report["cpu_s"] / wall,
         # CPU the platform (every process but the generator) spent per request, both cores together
         "cpu_ms_per_request": 1000 * (report["machine_cpu_s"] - report["cpu_s"]) / max(1, report["requests"]),
+        # the same by process (servers and services; the phase's start of the generator included)
+        "cpu_ms_by_process": {
+            name: 1000 * seconds / max(1, report["requests"])
+            for name, seconds in (report.get("process_cpu_s") or {}).items()
+        },
         "errors": report["errors"],
     }
 
@@ -469,7 +482,7 @@ async def scenario_votes(target: Target, pop: Population, sizes: Sizes, result: 
             jobs.append(
                 [call("PUT", f"/api/v1/polls/{poll['id']}/ballot", voter.token, {"points": chosen[-1]})]
             )
-        report = await generate(target.port, jobs, sizes.vote_concurrency, sizes.phase_seconds)
+        report = await generate(target.port, jobs, sizes.vote_concurrency, sizes.phase_seconds, target.pids)
         # the generator takes jobs in order: the first `jobs` of them were sent
         sent: dict[str, int] = dict.fromkeys(ids, 0)
         for points in chosen[: report["jobs"]]:
@@ -582,7 +595,7 @@ async def scenario_surveys(target: Target, pop: Population, sizes: Sizes, result
             [call("PUT", path, m.token, {"answers": answers}), call("POST", f"{path}/submit", m.token)]
             for m in pop.members
         ]
-        report = await generate(target.port, jobs, sizes.survey_concurrency, sizes.phase_seconds)
+        report = await generate(target.port, jobs, sizes.survey_concurrency, sizes.phase_seconds, target.pids)
         progress = await api(http, "GET", f"/api/v1/surveys/{survey['id']}/progress", pop.ministry.token)
         results = await api(http, "GET", f"/api/v1/surveys/{survey['id']}/results", pop.ministry.token)
     result.figures["surveys"] = summary(report, unit_per_job=True)
@@ -604,7 +617,7 @@ async def scenario_page(
         [call("GET", f"/umfragen/{survey_id}", Cookie=f"gdst_session={pop.cookies[i % len(pop.cookies)][0]}")]
         for i in range(sizes.pages)
     ]
-    report = await generate(target.port, jobs, sizes.page_concurrency, sizes.phase_seconds / 2)
+    report = await generate(target.port, jobs, sizes.page_concurrency, sizes.phase_seconds / 2, target.pids)
     result.figures["page"] = summary(report)
     result.check(
         report["ok"] == report["requests"],
@@ -627,7 +640,7 @@ async def scenario_support(target: Target, pop: Population, sizes: Sizes, result
             },
         )
         jobs = [[call("PUT", f"/api/v1/needs/{need['id']}/support", m.token, {})] for m in pop.members]
-        report = await generate(target.port, jobs, len(jobs))
+        report = await generate(target.port, jobs, len(jobs), None, target.pids)
         result.figures["support"] = summary(report)
         n = len(pop.members)
         result.check(report["ok"] == n, f"support: {n - report['ok']} requests failed {report['errors']}")
@@ -672,7 +685,7 @@ async def scenario_similar(target: Target, pop: Population, sizes: Sizes, result
         ]
         for i in range(sizes.lookups)
     ]
-    report = await generate(target.port, jobs, sizes.lookup_concurrency, sizes.phase_seconds / 2)
+    report = await generate(target.port, jobs, sizes.lookup_concurrency, sizes.phase_seconds / 2, target.pids)
     result.figures["similar"] = summary(report)
     result.check(
         report["ok"] == report["requests"],
@@ -760,8 +773,9 @@ async def run_round(
     async def unavoidable() -> None:
         # the cost of the survey's own documents and of its page's HTML, for the ceilings
         if survey:
-            await scenario_response_storage(target, sizes, survey[0], result)
+            # the rendering first: the storage phase leaves FerretDB busy for a moment
             await scenario_render(target, pop, sizes, survey[0], result)
+            await scenario_response_storage(target, sizes, survey[0], result)
 
     # "betrifft uns auch" last: each of the 218 supports tells the people of every Kommune
     # that supported before (docs/notifications.md), ~100,000 inbox and digest entries written

@@ -179,6 +179,12 @@ def collect(rounds: list[RoundResult], pop: Population, sizes: Sizes) -> tuple[d
             )
             if all(key in run for run in runs)
         }
+        by_process = [run.get("cpu_ms_by_process") or {} for run in runs]
+        if any(by_process):
+            names = sorted({k for b in by_process for k in b})
+            results[name]["cpu_ms_by_process"] = {
+                k: spread([float(b[k]) for b in by_process if k in b]) for k in names
+            }
         results[name]["requests"] = runs[0]["requests"]
         results[name]["statuses"] = [run["statuses"] for run in runs]
     runs = [r.figures["render_page"] for r in rounds if "render_page" in r.figures]
@@ -372,6 +378,18 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 f"{reach}measured {measured / c['rate']:.0%} of it; {latency}",
             )
         )
+    for name, label in (
+        ("votes", "ballots"),
+        ("surveys", "survey requests"),
+        ("page", "survey pages"),
+        ("support", "'betrifft uns auch'"),
+        ("similar", "similar-needs lookups"),
+    ):
+        shares = results.get(name, {}).get("cpu_ms_by_process", {})
+        if shares:
+            ranked = sorted(shares.items(), key=lambda kv: -kv[1]["median"])
+            text = ", ".join(f"{k} {v['median']:.2f}" for k, v in ranked if v["median"] >= 0.005)
+            rows.append((f"CPU per request by process (ms): {label}", text, "", "medians over the rounds"))
     if "poll_opened_mails" in results:
         m = results["poll_opened_mails"]
         rows.append(
