@@ -786,13 +786,21 @@ async def run_round(
         ("responses stored, page rendered", unavoidable),
         ("support", lambda: scenario_support(target, pop, sizes, result)),
     ]
-    for name, step in steps:
+    for index, (name, step) in enumerate(steps):
+        waited = ""
+        if index > 0 and name != "database":
+            # each scenario on a quiet stack: the events of the one before (mails, inbox entries,
+            # webhooks) are handled first, so its figures and its CPU by process are its own
+            quiet_s = await settle(target, PHASE_SETTLE_LIMIT)
+            waited = (
+                f" (after {quiet_s:.1f} s for the consumers)" if quiet_s == quiet_s else " (consumers busy)"
+            )
         started = time.perf_counter()
         try:
             await step()
         except Exception as exc:  # one broken scenario must not hide the others' figures
             result.failures.append(f"{name}: {exc!r}"[:500])
-        log(f"  {name}: {time.perf_counter() - started:.1f} s {brief(result, name)}")
+        log(f"  {name}: {time.perf_counter() - started:.1f} s{waited} {brief(result, name)}")
     started = time.perf_counter()
     quiet = await settle(target, SETTLE_LIMIT)
     result.figures["settle_s"] = quiet
@@ -806,6 +814,7 @@ async def run_round(
 
 
 SETTLE_LIMIT = 120.0
+PHASE_SETTLE_LIMIT = 20.0
 
 
 async def settle(target: Target, limit: float) -> float:
