@@ -6,7 +6,8 @@ handles the request, so its log lines name the same request id and trace id as t
 
 Tracing uses the OpenTelemetry SDK so that trace ids exist even without an incoming trace; spans
 leave the process only when the environment names an exporter (`OTEL_TRACES_EXPORTER=otlp` or
-`console`, or `OTEL_EXPORTER_OTLP_ENDPOINT`). Otherwise nothing is sent anywhere.
+`console`, or `OTEL_EXPORTER_OTLP_ENDPOINT`). Otherwise nothing is sent anywhere, and only a
+caller's sampled trace is recorded.
 """
 
 from __future__ import annotations
