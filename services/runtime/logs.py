@@ -10,7 +10,12 @@ from typing import Any
 
 from services.runtime.telemetry import ContextFilter
 
-_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+# `color_message`: uvicorn's copy of the message with terminal colour codes, for its own formatter
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):
