@@ -865,22 +865,20 @@ async def _storage_phase(name: str, op: Any, count: int, sizes: Sizes, result: R
     await asyncio.wait_for(
         asyncio.gather(*(worker() for _ in range(sizes.vote_concurrency))), sizes.phase_seconds
     )
-    wall = time.perf_counter() - started
-    machine = machine_cpu_s() - machine0
-    result.figures[name] = {
+    report = {
         "requests": len(latencies),
         "ok": len(latencies),
         "statuses": {"ok": len(latencies)},
-        "per_s": len(latencies) / wall,
-        "requests_per_s": len(latencies) / wall,
-        "p50_ms": percentile(latencies, 50),
-        "p99_ms": percentile(latencies, 99),
-        "max_ms": max(latencies) if latencies else float("nan"),
-        "wall_s": wall,
+        "latencies_ms": latencies,
+        "wall_s": time.perf_counter() - started,
+        "machine_cpu_s": machine_cpu_s() - machine0,
+        "cpu_s": 0.0,  # no separate generator: this client's CPU is part of the cost
+        "errors": [],
+    }
+    result.figures[name] = {
+        **summary(report),
         "generator_cpu_s": float("nan"),
         "generator_cpu_share": float("nan"),
-        "cpu_ms_per_request": 1000 * machine / max(1, len(latencies)),
-        "errors": [],
     }
 
 

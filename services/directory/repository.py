@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -10,11 +9,9 @@ from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from services.contracts.directory import Organisation
-from services.runtime.mongo import AsyncDatabase, Document, from_doc, to_doc
+from services.runtime.mongo import AsyncDatabase, Document, by_ids, from_doc, to_doc
 from services.runtime.recent import Recent
 
-# up to this many ids are read one `_id` lookup each rather than with `$in`
-FEW = 10
 PEOPLE_SNAPSHOT_SECONDS = 5.0
 
 
@@ -92,13 +89,8 @@ class DirectoryRepository:
         return found or []
 
     async def organisations_by_ids(self, ids: list[str]) -> dict[str, Organisation]:
-        if len(ids) <= FEW:
-            # FerretDB answers `$in` by reading every organisation; the hot callers ask for one
-            # (the caller's Kommune on every "betrifft uns auch"), which an `_id` lookup serves
-            found = await asyncio.gather(*(self.organisations.find_one({"_id": i}) for i in ids))
-            return {d["_id"]: from_doc(d, Organisation) for d in found if d is not None}
-        cursor = self.organisations.find({"_id": {"$in": ids}})
-        return {d["_id"]: from_doc(d, Organisation) async for d in cursor}
+        # the hot callers ask for one (the caller's Kommune on every "betrifft uns auch")
+        return {d["_id"]: from_doc(d, Organisation) for d in await by_ids(self.organisations, ids)}
 
     # people ---------------------------------------------------------------------------
 
@@ -148,14 +140,9 @@ class DirectoryRepository:
         )
 
     async def people_by_ids(self, person_ids: list[str]) -> list[Document]:
-        projection = {"password_hash": 0, "outbox": 0}
-        if len(person_ids) <= FEW:
-            # `$in` makes FerretDB read every person; the hot caller asks for one (the name of
-            # whoever saves a survey draft), which an `_id` lookup serves
-            found = await asyncio.gather(*(self.people.find_one({"_id": i}, projection) for i in person_ids))
-            return sorted((d for d in found if d is not None), key=lambda d: d["_id"])
-        cursor = self.people.find({"_id": {"$in": person_ids}}, projection)
-        return sorted([d async for d in cursor], key=lambda d: d["_id"])
+        # the hot caller asks for one: the name of whoever saves a survey draft
+        found = await by_ids(self.people, person_ids, {"password_hash": 0, "outbox": 0})
+        return sorted(found, key=lambda d: d["_id"])
 
     async def members_of(self, group_id: str) -> list[str]:
         cursor = self.memberships.find({"group_id": group_id}, {"person_id": 1})

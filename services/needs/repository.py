@@ -7,14 +7,13 @@ are derived from them, never kept as counters.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from services.runtime.mongo import AsyncDatabase, Document
+from services.runtime.mongo import AsyncDatabase, Document, by_ids
 
 
 class NeedsRepository:
@@ -94,9 +93,8 @@ class NeedsRepository:
         return counts
 
     async def needs_each(self, ids: list[str]) -> list[Document]:
-        """A few needs by id, one `_id` lookup each: FerretDB answers `$in` by scanning."""
-        found = await asyncio.gather(*(self.need(i) for i in ids))
-        return [d for d in found if d is not None]
+        """A few needs by id (the suggestions of a similar-needs lookup)."""
+        return await by_ids(self.needs, ids, {"outbox": 0})
 
     async def all_supports(self) -> list[Document]:
         return await self.supports.find({}, {"need_id": 1, "organisation": 1}).to_list(None)
