@@ -1,5 +1,6 @@
 """Wiring of the polls part into a surveys service process: repository, rules, endpoints,
-outbox, live results and the closer of polls whose time is up."""
+outbox, live results and the closer of polls whose time is up (which also lets go of the
+ballots held for live counts of polls gone quiet)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ class PollsPart:
                     await self.service.close_due()
                 except Exception as exc:
                     log.warning("closing due polls failed: %r", exc)
+                self.service.drop_idle_live()
 
         self._closer = asyncio.create_task(run(), name="polls-closer")
 

@@ -79,6 +79,9 @@ def is_moderator(who: Principal) -> bool:
 
 
 LIVE_RELOAD_SECONDS = 5.0
+# held ballots of a poll nobody has voted in or counted live for this long are let go: an open
+# poll keeps its ballots in memory only while it is busy (each bench round left 2,000 behind)
+LIVE_IDLE_SECONDS = 60.0
 
 
 class _LiveBallots:
@@ -90,6 +93,7 @@ class _LiveBallots:
         self.reloading: asyncio.Task[None] | None = None
         self.ballots: dict[str, Document] = {}
         self.loaded_at = float("-inf")
+        self.used_at = time.monotonic()
         self._during_reload: list[Document] | None = None
         # how long the last reload took: on FerretDB it reads every ballot of every poll, so it
         # grows with the data, and reloads are spaced to take at most a tenth of the time
@@ -106,7 +110,12 @@ class _LiveBallots:
         held.loaded_at = time.monotonic()
         return held
 
+    def idle(self, now: float) -> bool:
+        busy = self.reloading is not None and not self.reloading.done()
+        return not busy and self._during_reload is None and now - self.used_at > LIVE_IDLE_SECONDS
+
     def put(self, ballot: Document) -> None:
+        self.used_at = time.monotonic()
         self.ballots[ballot["_id"]] = ballot
         if self._during_reload is not None:
             self._during_reload.append(ballot)
@@ -519,7 +528,8 @@ class PollsService:
         if held is None:
             held = self._live[poll_id] = _LiveBallots()
             await self._reload_live(poll_id, held)
-        elif held.stale() and (held.reloading is None or held.reloading.done()):
+        held.used_at = time.monotonic()
+        if held.stale() and (held.reloading is None or held.reloading.done()):
             held.reloading = asyncio.create_task(
                 self._reload_live(poll_id, held), name=f"live-reload-{poll_id}"
             )
@@ -528,6 +538,20 @@ class PollsService:
             self._live.pop(poll_id, None)
             return await self.results(poll_id)
         return await self._results(doc, list(held.ballots.values()))
+
+    def drop_idle_live(self, now: float | None = None) -> list[str]:
+        """Let go of the held ballots of polls idle for `LIVE_IDLE_SECONDS`; returns their ids.
+        A later live count reads them again, as after a restart."""
+        at = time.monotonic() if now is None else now
+        idle = [poll_id for poll_id, held in self._live.items() if held.idle(at)]
+        for poll_id in idle:
+            del self._live[poll_id]
+        return idle
+
+    @property
+    def live_held(self) -> frozenset[str]:
+        """The polls whose ballots this instance holds in memory for live counts."""
+        return frozenset(self._live)
 
     async def _reload_live(self, poll_id: str, held: _LiveBallots) -> None:
         started = time.monotonic()
