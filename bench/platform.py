@@ -201,6 +201,7 @@ def summary(report: dict[str, Any], unit_per_job: bool = False) -> dict[str, Any
         "statuses": report["statuses"],
         "per_s": (report["jobs"] if unit_per_job else report["requests"]) / wall,
         "requests_per_s": report["requests"] / wall,
+        "mean_ms": statistics.fmean(lat) if lat else float("nan"),
         "p50_ms": percentile(lat, 50),
         "p99_ms": percentile(lat, 99),
         "max_ms": max(lat) if lat else float("nan"),
