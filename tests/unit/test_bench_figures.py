@@ -1,0 +1,63 @@
+"""The bench's derived figures: the ceiling of each scenario, its estimated p99 and the memory
+growth. A wrong formula here would print a wrong verdict beside the targets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bench.run import CONCURRENCY, ceilings, rss_growth, tail_factor
+
+
+def figures(cpu_ms: float, mean_ms: float = 10.0, p99_ms: float = 30.0) -> dict[str, Any]:
+    return {
+        "cpu_ms_per_request": {"median": cpu_ms},
+        "mean_ms": {"median": mean_ms},
+        "p99_ms": {"median": p99_ms},
+    }
+
+
+def run_results() -> dict[str, Any]:
+    return {
+        "baseline_forward": figures(0.2, mean_ms=10, p99_ms=40),  # p99 / mean 4.0
+        "baseline_bare": figures(0.1, mean_ms=5, p99_ms=10),  # 2.0
+        "db_insert": figures(0.5, mean_ms=20, p99_ms=300),
+        "db_find": figures(0.4, mean_ms=20, p99_ms=60),
+        "js_publish": figures(0.05, mean_ms=2, p99_ms=5),  # 2.5
+        "db_insert_response": figures(1.0, mean_ms=30, p99_ms=300),
+        "db_find_response": figures(1.0, mean_ms=30, p99_ms=90),
+        "db_update_response": figures(2.0, mean_ms=60, p99_ms=300),
+        "render_page": {"cpu_ms_per_request": {"median": 1.0}},
+        "kommunen": 218,
+    }
+
+
+def test_the_tail_is_the_most_even_baseline() -> None:
+    tail = tail_factor(run_results())
+    assert tail["baseline"] == "baseline_bare"
+    assert tail["value"] == pytest.approx(2.0)
+    assert tail["ratios"]["baseline_forward"] == pytest.approx(4.0)
+
+
+def test_a_ballot_ceiling_counts_token_call_insert_and_event(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    votes = ceilings(run_results())["votes"]
+    # token (hop + lookup) + hop + insert + event
+    assert votes["cpu_ms"] == pytest.approx(0.2 + 0.4 + 0.2 + 0.5 + 0.05)
+    assert votes["rate"] == pytest.approx(2000 / 1.35)
+    assert votes["min_mean_request_ms"] == pytest.approx(1000 * CONCURRENCY / votes["rate"])
+    assert votes["least_p99_ms"] == pytest.approx(2.0 * votes["min_mean_request_ms"])
+
+
+def test_a_survey_submission_is_two_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    surveys = ceilings(run_results())["surveys"]
+    assert surveys["min_mean_request_ms"] == pytest.approx(surveys["min_mean_latency_ms"] / 2)
+    assert surveys["least_p99_ms"] == pytest.approx(2.0 * surveys["min_mean_request_ms"])
+
+
+def test_memory_growth_leaves_out_the_servers_and_missing_readings() -> None:
+    first = {"surveys": 54.0, "gateway": 75.0, "ferretdb": 150.0, "needs": None}
+    last = {"surveys": 58.5, "gateway": 74.0, "ferretdb": 180.0, "needs": 98.0}
+    assert rss_growth(first, last, ("ferretdb",)) == "gateway -1.0, surveys +4.5"
