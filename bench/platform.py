@@ -888,9 +888,18 @@ async def _warm(coll: Any, concurrency: int) -> None:
     services write into existing collections over connections they keep, and a cold start (a
     table created under FerretDB's metadata lock, 64 connections opened at once) stalled every
     request in flight for up to half a second, which made the storage baselines' p99 a figure
-    of the start, not of the store."""
+    of the start, not of the store. PyMongo opens connections two at a time as demand stays high,
+    so the pool is filled by lookups at full concurrency (~50 per connection), not by one burst."""
     await coll.insert_one({"_id": "warm-up"})
-    await asyncio.gather(*(coll.find_one({"_id": "warm-up"}) for _ in range(concurrency)))
+    left = 50 * concurrency
+
+    async def lookups() -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            await coll.find_one({"_id": "warm-up"})
+
+    await asyncio.gather(*(lookups() for _ in range(concurrency)))
 
 
 async def scenario_database(target: Target, sizes: Sizes, result: RoundResult) -> None:
