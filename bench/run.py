@@ -140,6 +140,19 @@ async def bench(sizes: Sizes, rounds: int) -> tuple[dict[str, Any], list[str]]:
     return collect(rounds_out, population, sizes)
 
 
+# the baselines served at c=64 by the same kind of closed loop as the scenarios
+CLOSED_LOOP_BASELINES = (
+    "baseline_bare",
+    "baseline_forward",
+    "db_insert",
+    "db_find",
+    "js_publish",
+    "db_insert_response",
+    "db_find_response",
+    "db_update_response",
+)
+
+
 def collect(rounds: list[RoundResult], pop: Population, sizes: Sizes) -> tuple[dict[str, Any], list[str]]:
     failures = [f for r in rounds for f in r.failures]
     results: dict[str, Any] = {
@@ -147,21 +160,7 @@ def collect(rounds: list[RoundResult], pop: Population, sizes: Sizes) -> tuple[d
         "kommunen": len(pop.kommunen),
         "voters": len(pop.voters),
     }
-    for name in (
-        "baseline_bare",
-        "baseline_forward",
-        "db_insert",
-        "db_find",
-        "js_publish",
-        "db_insert_response",
-        "db_find_response",
-        "db_update_response",
-        "votes",
-        "surveys",
-        "support",
-        "page",
-        "similar",
-    ):
+    for name in (*CLOSED_LOOP_BASELINES, "votes", "surveys", "support", "page", "similar"):
         runs = [r.figures[name] for r in rounds if name in r.figures]
         if not runs:
             continue
@@ -222,17 +221,6 @@ def collect(rounds: list[RoundResult], pop: Population, sizes: Sizes) -> tuple[d
 CONCURRENCY = 64
 
 
-# the baselines served at c=64 by the same kind of closed loop as the scenarios
-CLOSED_LOOP_BASELINES = (
-    "baseline_bare",
-    "baseline_forward",
-    "db_insert",
-    "db_find",
-    "js_publish",
-    "db_insert_response",
-    "db_find_response",
-    "db_update_response",
-)
 # a survey submission is two requests (draft, submit); the p99 target is per request
 REQUESTS_PER_UNIT = {"surveys": 2}
 
@@ -308,7 +296,7 @@ def ceilings(results: dict[str, Any]) -> dict[str, dict[str, float]]:
         # one request, the found needs read by _id (5)
         "similar": fwd + 5 * find,
     }
-    tail = tail_factor(results)
+    tail = results.get("tail") or tail_factor(results)
     out: dict[str, dict[str, float]] = {}
     for name, ms in paths.items():
         if ms != ms:

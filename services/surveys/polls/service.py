@@ -110,9 +110,12 @@ class _LiveBallots:
         held.loaded_at = time.monotonic()
         return held
 
+    def reloading_now(self) -> bool:
+        return self.reloading is not None and not self.reloading.done()
+
     def idle(self, now: float) -> bool:
-        busy = self.reloading is not None and not self.reloading.done()
-        return not busy and self._during_reload is None and now - self.used_at > LIVE_IDLE_SECONDS
+        busy = self.reloading_now() or self._during_reload is not None
+        return not busy and now - self.used_at > LIVE_IDLE_SECONDS
 
     def put(self, ballot: Document) -> None:
         self.used_at = time.monotonic()
@@ -529,7 +532,7 @@ class PollsService:
             held = self._live[poll_id] = _LiveBallots()
             await self._reload_live(poll_id, held)
         held.used_at = time.monotonic()
-        if held.stale() and (held.reloading is None or held.reloading.done()):
+        if held.stale() and not held.reloading_now():
             held.reloading = asyncio.create_task(
                 self._reload_live(poll_id, held), name=f"live-reload-{poll_id}"
             )
