@@ -31,6 +31,13 @@
 # (`internal/util/fsql/db.go`; readers are not held, WAL lets them read while one writes). See
 # docs/performance.md (change #40).
 #
+# A third change (PATCH 3) lets a lookup of several documents by `_id` use the same index. FerretDB
+# hands SQLite a lone `_id` equality only; for `{_id: {$in: [...]}}` it read and parsed every
+# document of the collection and filtered them in Go. Now a `$in` of up to 500 strings or ObjectIDs
+# becomes `WHERE _ferretdb_sjson->'_id' IN (...)` (`internal/backends/sqlite/collection.go`); the
+# handler still applies the whole filter to what comes back, as it does after the equality. The
+# services look documents up in groups that way (docs/performance.md, change #43).
+#
 # The script does nothing when the target already reports the wanted version and carries the patch.
 set -euo pipefail
 
@@ -56,7 +63,7 @@ fi
 # capture the output first: piping into `grep -q`/`head` can kill the writer with SIGPIPE (exit 141),
 # which `set -o pipefail` turns into a failure
 installed_version() { "$OUT" --version 2>/dev/null || true; }
-PATCH="sqlite-id-index-1+sqlite-write-queue-1"
+PATCH="sqlite-id-index-1+sqlite-write-queue-1+sqlite-id-in-1"
 MARK="$OUT.patch"
 if [[ -x "$OUT" ]] && grep -qx "version: $VERSION" <<<"$(installed_version)" \
   && [[ "$(cat "$MARK" 2>/dev/null || true)" == "$PATCH" ]]; then
@@ -120,6 +127,53 @@ for old, new in edits:
     if src.count(old) != 1:
         sys.exit(f"build-ferretdb: the sqlite-write-queue-1 patch no longer applies to {path}")
     src = src.replace(old, new)
+open(path, "w", encoding="utf-8").write(src)
+PY
+
+# PATCH 3: `_id: {$in: [...]}` through the `_id` index (see the top)
+python3 - "$work/internal/backends/sqlite/collection.go" <<'PY'
+import sys
+
+path = sys.argv[1]
+src = open(path, encoding="utf-8").read()
+lookup = "\t\t\targs = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}\n\t\t}\n\t}\n"
+explain = "\n\torderByClause := prepareOrderByClause(params.Sort)\n"
+# the lookup is in Query and in Explain (whose answer then says the filter was pushed down)
+if src.count(lookup) != 2 or src.count(explain) != 1:
+    sys.exit(f"build-ferretdb: the sqlite-id-in-1 patch no longer applies to {path}")
+src = src.replace(
+    lookup,
+    lookup + '\n\tif whereClause == "" && params.Filter.Len() == 1 {\n'
+    "\t\twhereClause, args = idInClause(params.Filter)\n\t}\n",
+)
+src = src.replace(explain, '\n\tfilterPushdown = whereClause != ""\n' + explain)
+src += """
+// idInClause narrows `{_id: {$in: [...]}}` of strings and ObjectIDs to the `_id` index.
+// The handler applies the whole filter to the documents returned, as after an equality.
+func idInClause(filter *types.Document) (string, []any) {
+	v, _ := filter.Get("_id")
+	cond, ok := v.(*types.Document)
+	if !ok || cond.Len() != 1 {
+		return "", nil
+	}
+	list, _ := cond.Get("$in")
+	arr, ok := list.(*types.Array)
+	if !ok || arr.Len() == 0 || arr.Len() > 500 {
+		return "", nil
+	}
+	args := make([]any, 0, arr.Len())
+	for i := 0; i < arr.Len(); i++ {
+		e := must.NotFail(arr.Get(i))
+		switch e.(type) {
+		case string, types.ObjectID:
+			args = append(args, string(must.NotFail(sjson.MarshalSingleValue(e))))
+		default:
+			return "", nil
+		}
+	}
+	return fmt.Sprintf(` WHERE %s IN (?%s)`, metadata.IDColumn, strings.Repeat(", ?", len(args)-1)), args
+}
+"""
 open(path, "w", encoding="utf-8").write(src)
 PY
 

@@ -9,7 +9,7 @@ from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from services.contracts.directory import Organisation
-from services.runtime.mongo import AsyncDatabase, Document, by_ids, from_doc, to_doc
+from services.runtime.mongo import AsyncDatabase, Document, GroupFind, by_ids, from_doc, to_doc
 from services.runtime.recent import Recent
 
 PEOPLE_SNAPSHOT_SECONDS = 5.0
@@ -29,6 +29,8 @@ class DirectoryRepository:
         # a removal's event needs a home until it is published: one tombstone per removal
         self.memberships_removed = db["memberships_removed"]
         self._people_snapshot: Recent[str, list[Document]] = Recent(PEOPLE_SNAPSHOT_SECONDS, max_entries=1)
+        # every API client's first request asks for its token; at once, they share a lookup
+        self._token_lookups = GroupFind(self.tokens)
 
     @property
     def outbox_collections(self) -> list[Any]:
@@ -184,7 +186,7 @@ class DirectoryRepository:
         await self.tokens.insert_one(doc)
 
     async def token(self, token_hash: str) -> Document | None:
-        return await self.tokens.find_one({"_id": token_hash})
+        return await self._token_lookups.get(token_hash)
 
     async def delete_token(self, token_id: str, person_id: str) -> bool:
         result = await self.tokens.delete_one({"token_id": token_id, "person_id": person_id})

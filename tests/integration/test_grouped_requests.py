@@ -1,6 +1,7 @@
-"""Concurrent inserts sharing one `insert_many` (services/runtime/mongo.py `GroupInsert`), on the
-real FerretDB: every caller learns its own document's fate, duplicates are refused one by one,
-and a crowd is written in few commands."""
+"""Concurrent inserts and `_id` lookups sent as one command (services/runtime/mongo.py
+`GroupInsert`, `GroupFind`), on the real FerretDB: every caller gets its own answer, duplicates
+are refused one by one, and a crowd is served in few commands, which FerretDB answers from the
+`_id` index (deploy/build-ferretdb.sh)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ from services.runtime import mongo
 from services.runtime.settings import Settings
 
 
-class Inserts(monitoring.CommandListener):
-    def __init__(self) -> None:
+class Commands(monitoring.CommandListener):
+    def __init__(self, name: str) -> None:
+        self.name = name
         self.commands = 0
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.commands += event.command_name == "insert"
+        self.commands += event.command_name == self.name
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
@@ -29,7 +31,7 @@ class Inserts(monitoring.CommandListener):
 
 
 async def test_each_caller_learns_its_own_documents_fate(settings: Settings) -> None:
-    inserts = Inserts()
+    inserts = Commands("insert")
     client: AsyncMongoClient[mongo.Document] = AsyncMongoClient(
         settings.mongodb_url, event_listeners=[inserts]
     )
@@ -64,6 +66,37 @@ async def test_each_caller_learns_its_own_documents_fate(settings: Settings) -> 
         await group.insert({"_id": "late", "v": "new"})
         assert await coll.find_one({"_id": "late"}) == {"_id": "late", "v": "new"}
         assert inserts.commands == 4
+    finally:
+        await coll.drop()
+        await client.close()
+
+
+async def test_lookups_at_once_share_one_find_through_the_index(settings: Settings) -> None:
+    finds = Commands("find")
+    client: AsyncMongoClient[mongo.Document] = AsyncMongoClient(settings.mongodb_url, event_listeners=[finds])
+    db = client[settings.names.database("directory")]  # dropped after the test with the others
+    coll = db["group" + secrets.token_hex(3)]
+    try:
+        await coll.insert_many([{"_id": f"t{i}", "person_id": f"p{i}"} for i in range(500)])
+        # FerretDB reads by the `_id` index for one id and for a list (the build's patches 1 and 3)
+        for where in ({"_id": "t7"}, {"_id": {"$in": ["t7", "t9"]}}):
+            plan = await db.command("explain", {"find": coll.name, "filter": where})
+            assert "USING INDEX" in " ".join(plan["queryPlanner"]["Plan"]), plan
+        finds.commands = 0
+        group = mongo.GroupFind(coll, {"person_id": 1})
+        asked = [*(f"t{i}" for i in range(0, 500, 10)), "t10", "nobody", "t499"]
+        answers = await asyncio.gather(*(group.get(i) for i in asked))
+        assert answers == [
+            *({"_id": f"t{i}", "person_id": f"p{i}"} for i in range(0, 500, 10)),
+            {"_id": "t10", "person_id": "p10"},  # asked twice at once
+            None,
+            {"_id": "t499", "person_id": "p499"},
+        ]
+        assert finds.commands == 1  # 53 callers
+        # a filter built from an unusual id type is still answered right (the handler filters)
+        assert await coll.find({"_id": {"$in": ["t3", 3]}}).to_list(None) == [
+            {"_id": "t3", "person_id": "p3"}
+        ]
     finally:
         await coll.drop()
         await client.close()
