@@ -715,7 +715,7 @@ async def scenario_baselines(port: int, sizes: Sizes, result: RoundResult) -> No
 def brief(result: RoundResult, step: str) -> str:
     keys = {
         "baselines": ["baseline_bare", "baseline_forward"],
-        "database": ["db_insert", "db_find", "db_insert_grouped", "js_publish"],
+        "database": ["db_insert", "db_find", "db_insert_grouped", "db_find_grouped", "js_publish"],
         "responses stored, page rendered": ["db_insert_response", "db_find_response", "db_update_response"],
         "votes": ["votes"],
         "support": ["support"],
@@ -918,15 +918,21 @@ async def scenario_database(target: Target, sizes: Sizes, result: RoundResult) -
             await coll.find_one({"_id": f"d{i}"})
 
         grouped = mongo.GroupInsert(coll)
+        lookups = mongo.GroupFind(coll)
 
         async def insert_grouped(i: int) -> None:
             # the same documents, inserted the way the surveys service stores first ballots
             await grouped.insert({"_id": f"g{i}", "poll_id": "p", "voter": f"v{i}", "points": [2, 2, 0]})
 
+        async def find_grouped(i: int) -> None:
+            # and looked up the way the directory looks up tokens
+            await lookups.get(f"d{i}")
+
         await _warm(coll, sizes.vote_concurrency)
         await _storage_phase("db_insert", insert, count, sizes, result)
         await _storage_phase("db_find", find, count, sizes, result)
         await _storage_phase("db_insert_grouped", insert_grouped, count, sizes, result)
+        await _storage_phase("db_find_grouped", find_grouped, count, sizes, result)
         await coll.drop()
     finally:
         await client.close()
