@@ -14,7 +14,14 @@ from services.notifications.recipients import Resolver
 from services.notifications.repository import InboxRepository, NotificationsRepository
 from services.notifications.retention import Retention
 from services.notifications.service import InboxService
-from services.notifications.webhooks import WebhookFanOut, WebhookRepository, WebhookSender, WebhookService
+from services.notifications.webhooks import (
+    WebhookFanOut,
+    WebhookFilter,
+    WebhookRepository,
+    WebhookSender,
+    WebhookService,
+    types_taken,
+)
 from services.runtime import privacy
 from services.runtime.process import ServiceProcess
 from services.runtime.rpc import RpcClient
@@ -83,9 +90,15 @@ async def start(settings: Settings) -> ServiceProcess:
     hook_sender.start()
     proc.on_stop(hook_sender.stop)
     hook_fanout = WebhookFanOut(hooks, on_delivery=hook_sender.wake)
-    await proc.consume(
-        "notifications-webhooks", hook_fanout.event_types, hook_fanout, wants=hook_fanout.wants
+    hook_consumer = await proc.consume(
+        "notifications-webhooks",
+        sorted(types_taken(await hooks.active_now())),
+        hook_fanout,
+        wants=hook_fanout.wants,
     )
+    hook_filter = WebhookFilter(hooks, hook_consumer)
+    hook_filter.start()
+    proc.on_stop(hook_filter.stop)
 
     retention = Retention(
         proc.db,
@@ -98,7 +111,13 @@ async def start(settings: Settings) -> ServiceProcess:
     proc.on_stop(retention.stop)
     _, export = await privacy.join(proc, PRIVACY_POLICY)
     await proc.serve(
-        [*endpoints(InboxService(inbox_repo, proc.db["processed_events"]), WebhookService(hooks)), export]
+        [
+            *endpoints(
+                InboxService(inbox_repo, proc.db["processed_events"]),
+                WebhookService(hooks, hook_filter.widen_now),
+            ),
+            export,
+        ]
     )
     proc.parts.update(
         repository=repo,
@@ -110,6 +129,7 @@ async def start(settings: Settings) -> ServiceProcess:
         resolver=resolver,
         webhooks=hooks,
         webhook_sender=hook_sender,
+        webhook_filter=hook_filter,
         retention=retention,
     )
     return proc

@@ -17,7 +17,7 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from pymongo.errors import DuplicateKeyError
 from services.contracts import notifications as n
 from services.contracts.envelope import Event, Principal
 from services.runtime import metrics
+from services.runtime.consumer import EventConsumer
 from services.runtime.errors import Forbidden, NotFound
 from services.runtime.events import encode_cloudevent
 from services.runtime.loops import BackgroundLoop
@@ -65,6 +66,24 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+# a consumer needs a filter: with no subscription, a type no event ever has
+NO_SUBSCRIPTION = "webhooks-none"
+
+
+def types_taken(subscriptions: list[Document]) -> set[str]:
+    """The event types the webhook consumer takes for these active subscriptions (`>`: all)."""
+    types: set[str] = set()
+    for sub in subscriptions:
+        if "*" in sub["event_types"]:
+            return {">"}
+        types.update(sub["event_types"])
+    return (types - INTERNAL_EVENTS) or {NO_SUBSCRIPTION}
+
+
+def covers(taken: set[str], wanted: set[str]) -> bool:
+    return ">" in taken or wanted - {NO_SUBSCRIPTION} <= taken
+
+
 class WebhookRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.subscriptions = db["webhooks"]
@@ -81,6 +100,9 @@ class WebhookRepository:
             "all", lambda: self.subscriptions.find({"active": True}).to_list(None)
         )
         return [d for d in docs or [] if event_type in d["event_types"] or "*" in d["event_types"]]
+
+    async def active_now(self) -> list[Document]:
+        return await self.subscriptions.find({"active": True}, {"event_types": 1}).to_list(None)
 
     def subscriptions_changed(self) -> None:
         self._active.drop("all")
@@ -119,8 +141,12 @@ class WebhookRepository:
 class WebhookService:
     """Subscriptions: created by the ministry or admins, visible to their creator (all to admins)."""
 
-    def __init__(self, repo: WebhookRepository) -> None:
+    def __init__(
+        self, repo: WebhookRepository, subscribed: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         self.repo = repo
+        # told after a subscription was stored: its events are taken from then on
+        self.subscribed = subscribed
 
     @staticmethod
     def _view(doc: Document) -> n.Webhook:
@@ -152,6 +178,8 @@ class WebhookService:
             }
         )
         self.repo.subscriptions_changed()
+        if self.subscribed is not None:
+            await self.subscribed()
         return n.CreatedWebhook(id=webhook_id, url=req.url, event_types=types, secret=secret)
 
     async def _owned(self, who: Principal, webhook_id: str) -> Document:
@@ -209,8 +237,6 @@ class WebhookService:
 class WebhookFanOut:
     """Consumer: one pending delivery per matching subscription and event."""
 
-    event_types = (">",)
-
     def __init__(self, repo: WebhookRepository, on_delivery: Callable[[], None] = lambda: None) -> None:
         self.repo = repo
         self.on_delivery = on_delivery
@@ -245,6 +271,55 @@ class WebhookFanOut:
             )
         if added:
             self.on_delivery()
+
+
+class WebhookFilter(BackgroundLoop):
+    """Keeps the webhook consumer to the event types some active subscription asked for, so the
+    events nobody subscribed to (every ballot) are not sent to this service at all: they cost it
+    and nats-server ~0.15 ms of CPU each (docs/performance.md, #44). The durable is shared by
+    every instance, so one instance's change serves all; each checks once a second.
+
+    A subscription stored here widens the filter before its creator is answered (`widen_now`).
+    A narrower filter is only set when two rounds a second apart agree on it, so a read made just
+    before another instance stored a subscription does not take its type away. What remains: in
+    the milliseconds between such a read and its write another instance may widen the filter and
+    be overwritten; the next round (within a second) widens it again. Events passed over in that
+    time are not delivered, as with the second it took before for another instance's new
+    subscription to be seen (`wants`)."""
+
+    name = "webhook-filter"
+    interval = 1.0
+
+    def __init__(self, repo: WebhookRepository, consumer: EventConsumer) -> None:
+        super().__init__()
+        self.repo = repo
+        self.consumer = consumer
+        self._narrower: set[str] | None = None
+
+    async def run_once(self) -> int:
+        wanted = types_taken(await self.repo.active_now())
+        taken = await self.consumer.filtered_types()
+        if wanted == taken:
+            self._narrower = None
+            return 0
+        if covers(wanted, taken) or wanted == self._narrower:
+            await self.consumer.take_types(wanted)
+            self._narrower = None
+            return 1
+        self._narrower = wanted
+        return 0
+
+    async def widen_now(self) -> None:
+        try:
+            for _ in range(3):  # another instance may write its older view meanwhile
+                wanted = types_taken(await self.repo.active_now())
+                taken = await self.consumer.filtered_types()
+                if covers(taken, wanted):
+                    return
+                union = {">"} if ">" in wanted else (taken | wanted) - {NO_SUBSCRIPTION}
+                await self.consumer.take_types(union)
+        except Exception as exc:  # NATS away: the next round widens it (the subscription is stored)
+            log.warning("webhook consumer not widened at once: %r", exc)
 
 
 class WebhookSender(BackgroundLoop):

@@ -82,6 +82,11 @@ class EventConsumer:
         self._fetching = False
 
     async def start(self) -> None:
+        await self._configure()
+        sub = await self.js.pull_subscribe_bind(durable=self.durable, stream=self.names.event_stream)
+        self._task = asyncio.create_task(self._run(sub), name=f"consumer-{self.durable}")
+
+    async def _configure(self) -> None:
         # create or update: an existing durable would otherwise keep its old configuration
         await self.js.add_consumer(
             self.names.event_stream,
@@ -96,8 +101,20 @@ class EventConsumer:
                 max_ack_pending=1000,
             ),
         )
-        sub = await self.js.pull_subscribe_bind(durable=self.durable, stream=self.names.event_stream)
-        self._task = asyncio.create_task(self._run(sub), name=f"consumer-{self.durable}")
+
+    async def filtered_types(self) -> set[str]:
+        """The event types the durable takes now, as the server has it (every instance shares
+        it, so another may have changed it); `>` stands for all."""
+        info = await self.js.consumer_info(self.names.event_stream, self.durable, timeout=2.0)
+        subjects = info.config.filter_subjects or [info.config.filter_subject or self.names.event_wildcard]
+        prefix = self.names.event_subject("")
+        return {s.removeprefix(prefix) for s in subjects}
+
+    async def take_types(self, event_types: set[str]) -> None:
+        """From now on the durable takes events of these types (`>` for all), on every
+        instance. Events it passed over before are not delivered again."""
+        self.subjects = [self.names.event_subject(t) for t in sorted(event_types)]
+        await self._configure()
 
     async def stop(self, grace: float = 5.0) -> None:
         """Finish the event in hand, hand the rest of the batch back (another instance takes it

@@ -132,7 +132,9 @@ class ServiceProcess:
         all_endpoints = [*endpoints, Endpoint("health", Empty, health, anonymous=True)]
         self.rpc = await serve(self.conn.nc, self.names, self.service, all_endpoints)
 
-    async def consume(self, durable: str, event_types: Sequence[str], handler: Handler, **kw: Any) -> None:
+    async def consume(
+        self, durable: str, event_types: Sequence[str], handler: Handler, **kw: Any
+    ) -> EventConsumer:
         consumer = EventConsumer(
             self.js,
             self.names,
@@ -144,6 +146,7 @@ class ServiceProcess:
         )
         await retry("consumer", consumer.start)
         self.consumers.append(consumer)
+        return consumer
 
     def on_stop(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Background work of the composition root, stopped before the connections close."""

@@ -161,3 +161,35 @@ class TestWebhooks:
         assert (await ministry.delete(f"/api/v1/webhooks/{hook['id']}")).status_code == 204
         assert (await ministry.get(f"/api/v1/webhooks/{hook['id']}/deliveries")).status_code == 404
         assert json.loads((await ministry.get("/api/v1/webhooks")).text)["items"] == []
+
+    async def test_events_nobody_subscribed_to_are_not_taken(
+        self, stack: Stack, receiver: tuple[Receiver, str]
+    ) -> None:
+        """The webhook consumer takes only subscribed types (a ballot nobody subscribed to never
+        reaches the service); a new subscription's types before its creator is answered, a
+        removed one's no longer after two rounds of the filter."""
+        app, url = receiver
+        parts = stack.processes["notifications"].parts
+        webhook_filter = parts["webhook_filter"]
+        await webhook_filter.stop()  # its rounds are run here, one at a time
+        assert await webhook_filter.consumer.filtered_types() == {"webhooks-none"}
+        ministry = await stack.login()
+        hook = (
+            await ministry.post("/api/v1/webhooks", json={"url": url, "event_types": ["need.reported"]})
+        ).json()
+        assert await webhook_filter.consumer.filtered_types() == {"need.reported"}
+        wildcard = (await ministry.post("/api/v1/webhooks", json={"url": url, "event_types": ["*"]})).json()
+        assert await webhook_filter.consumer.filtered_types() == {">"}
+        # the first one's events still arrive while both are there
+        await report(await stack.login(kommune("15003")), "Noch ein Webhook-Bedarf")
+        await app.wait(2)
+        assert (await ministry.delete(f"/api/v1/webhooks/{wildcard['id']}")).status_code == 204
+        # narrowed only when two rounds agree
+        assert await webhook_filter.run_once() == 0
+        assert await webhook_filter.consumer.filtered_types() == {">"}
+        assert await webhook_filter.run_once() == 1
+        assert await webhook_filter.consumer.filtered_types() == {"need.reported"}
+        assert (await ministry.delete(f"/api/v1/webhooks/{hook['id']}")).status_code == 204
+        await webhook_filter.run_once()
+        await webhook_filter.run_once()
+        assert await webhook_filter.consumer.filtered_types() == {"webhooks-none"}
