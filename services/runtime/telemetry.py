@@ -13,6 +13,7 @@ caller's sampled trace is recorded.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -89,7 +90,11 @@ def provider_for(process_name: str, e: Mapping[str, str]) -> TracerProvider:
     return provider
 
 
+@functools.cache
 def tracer() -> trace.Tracer:
+    """One per process: `get_tracer` builds a new tracer on every call, which was a twentieth of
+    the gateway's CPU per ballot (docs/performance.md, #45). Made before `configure`, it is the
+    API's proxy, which follows the provider set later."""
     return trace.get_tracer("gdst")
 
 
