@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -126,7 +127,7 @@ class GroupFind(_Grouped[str, Document | None]):
     """Lookups by `_id` share one `find` with `$in`. Only for a server that answers `$in` on
     `_id` from the index: MongoDB, and FerretDB as `deploy/build-ferretdb.sh` builds it (an
     upstream FerretDB 1.24 reads the whole collection for it). Callers asking for the same id
-    in one batch share the document: read it, do not change it."""
+    in one batch each get their own copy."""
 
     def __init__(
         self, collection: AsyncCollection[Document], projection: Document | None = None, max_batch: int = 64
@@ -141,7 +142,13 @@ class GroupFind(_Grouped[str, Document | None]):
         ids = list(dict.fromkeys(items))
         cursor = self._collection.find({"_id": {"$in": ids}}, self._projection)
         found = {doc["_id"]: doc async for doc in cursor}
-        return [found.get(i) for i in items]
+        given: set[str] = set()
+        answers: list[Document | Exception | None] = []
+        for i in items:
+            doc = found.get(i)
+            answers.append(copy.deepcopy(doc) if i in given else doc)
+            given.add(i)
+        return answers
 
 
 def to_doc(value: msgspec.Struct, id_field: str = "id") -> Document:

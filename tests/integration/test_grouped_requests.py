@@ -93,6 +93,7 @@ async def test_lookups_at_once_share_one_find_through_the_index(settings: Settin
             {"_id": "t499", "person_id": "p499"},
         ]
         assert finds.commands == 1  # 53 callers
+        assert answers[1] is not answers[-3], "each caller gets its own document"
         # a filter built from an unusual id type is still answered right (the handler filters)
         assert await coll.find({"_id": {"$in": ["t3", 3]}}).to_list(None) == [
             {"_id": "t3", "person_id": "p3"}

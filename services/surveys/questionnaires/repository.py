@@ -17,7 +17,7 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from services.runtime.mongo import AsyncDatabase, Document
+from services.runtime.mongo import AsyncDatabase, Document, GroupFind
 
 
 def response_id(survey_id: str, respondent_id: str) -> str:
@@ -30,6 +30,8 @@ class QuestionnairesRepository:
         self.responses = db["survey_responses"]
         self.milestones = db["survey_milestones"]
         self.reminders = db["survey_reminders"]
+        # 218 Kommunen saving and opening pages at once: their reads share finds
+        self._response_lookups = GroupFind(self.responses, {"outbox": 0})
 
     @property
     def outbox_collections(self) -> list[Any]:
@@ -113,7 +115,7 @@ class QuestionnairesRepository:
     # responses ------------------------------------------------------------------------
 
     async def response(self, rid: str) -> Document | None:
-        return await self.responses.find_one({"_id": rid}, {"outbox": 0})
+        return await self._response_lookups.get(rid)
 
     async def responses_of(self, survey_id: str, *, state: str | None = None) -> list[Document]:
         query: Document = {"survey_id": survey_id}
