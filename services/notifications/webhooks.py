@@ -45,9 +45,9 @@ RETRY_DELAYS = (5, 30, 120, 300, 900, 1800, 3600, 7200, 14400, 28800, 28800, 288
 # a subscription is switched off after this many deliveries in a row failed for good
 DISABLE_AFTER = 3
 CLAIM_LEASE = timedelta(seconds=120)
-# Every event (each ballot) asks which subscriptions want it; the answer is read at most this
-# often. A change made here counts at once; one made on another instance of the service
-# within this time (a subscription registered there reaches events from then on).
+# Every event the webhook consumer takes asks which subscriptions want it; the answer is read at
+# most this often. A change made here counts at once; one made on another instance of the service
+# within this time (the consumer's filter already takes the new types: `WebhookFilter`).
 SUBSCRIPTIONS_RECENT_SECONDS = 1.0
 
 
@@ -242,9 +242,16 @@ class WebhookFanOut:
         self.on_delivery = on_delivery
 
     async def wants(self, event: Event) -> bool:
-        """Only events some active subscription asked for (most events, a ballot for one, have
-        none): the consumer acknowledges the others without recording them."""
-        return event.type not in INTERNAL_EVENTS and bool(await self.repo.active_for(event.type))
+        """Only events some active subscription asked for: the consumer acknowledges the others
+        without recording them. The consumer's filter took this type because a subscription
+        asked for it, perhaps a moment ago on another instance, so before an event is passed
+        over the subscriptions are read again instead of trusting the remembered ones."""
+        if event.type in INTERNAL_EVENTS:
+            return False
+        if await self.repo.active_for(event.type):
+            return True
+        self.repo.subscriptions_changed()
+        return bool(await self.repo.active_for(event.type))
 
     async def __call__(self, event: Event) -> None:
         if event.type in INTERNAL_EVENTS:
@@ -283,9 +290,8 @@ class WebhookFilter(BackgroundLoop):
     A narrower filter is only set when two rounds a second apart agree on it, so a read made just
     before another instance stored a subscription does not take its type away. What remains: in
     the milliseconds between such a read and its write another instance may widen the filter and
-    be overwritten; the next round (within a second) widens it again. Events passed over in that
-    time are not delivered, as with the second it took before for another instance's new
-    subscription to be seen (`wants`)."""
+    be overwritten; the next round (within a second) widens it again, and events passed over in
+    that time are not delivered."""
 
     name = "webhook-filter"
     interval = 1.0

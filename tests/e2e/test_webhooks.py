@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -193,3 +194,33 @@ class TestWebhooks:
         await webhook_filter.run_once()
         await webhook_filter.run_once()
         assert await webhook_filter.consumer.filtered_types() == {"webhooks-none"}
+
+    async def test_a_subscription_made_on_another_instance_gets_the_next_event(
+        self, stack: Stack, receiver: tuple[Receiver, str]
+    ) -> None:
+        """Another instance stored a subscription and widened the shared consumer; this one still
+        remembers the subscriptions from before. The next event is delivered all the same."""
+        app, url = receiver
+        parts = stack.processes["notifications"].parts
+        repo, webhook_filter = parts["webhooks"], parts["webhook_filter"]
+        await webhook_filter.stop()
+        # this instance remembers "no subscriptions" for a minute, not the usual second
+        repo._active.ttl = 60.0
+        assert await repo.active_for("need.reported") == []
+        await repo.subscriptions.insert_one(
+            {
+                "_id": "elsewhere",
+                "url": f"{url}/hook",
+                "event_types": ["need.reported"],
+                "secret": "whsec_" + "a" * 32,
+                "active": True,
+                "created_by": "demo-ministerium",
+                "created_at": datetime.now(UTC),
+                "failures_in_row": 0,
+            }
+        )
+        await webhook_filter.widen_now()  # as the other instance did before answering
+        assert await webhook_filter.consumer.filtered_types() == {"need.reported"}
+        need = await report(await stack.login(kommune("15003")), "Bedarf nach fremdem Webhook")
+        [delivery] = await app.wait(1)
+        assert json.loads(delivery["body"])["data"]["need_id"] == need["id"]
