@@ -294,7 +294,8 @@ class Stack:
                     f"--state-dir={data}",
                     f"--listen-addr={HOST}:{self.ports.mongodb}",
                     "--telemetry=disable",
-                    "--debug-addr=-",
+                    # FerretDB's pprof and metrics endpoint, off unless asked for (profiling, docs/performance.md)
+                    f"--debug-addr={env.get('GDST_FERRETDB_DEBUG_ADDR') or '-'}",
                     "--log-level=warn",
                 ],
                 env,
