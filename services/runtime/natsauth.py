@@ -38,6 +38,12 @@ EXTRA_PUBLISH: Mapping[str, tuple[str, ...]] = {
     "surveys": ("{ns}.live.>",),  # poll results for the gateway's live stream
 }
 
+# subjects a service follows itself besides its own calls (core NATS, every instance)
+EXTRA_SUBSCRIBE: Mapping[str, tuple[str, ...]] = {
+    # each instance learns of the ballots the others stored, for its live counts
+    "surveys": ("{ns}.events.ballot.cast",),
+}
+
 _JETSTREAM = ("$JS.API.>", "$JS.ACK.>", "$KV.>")
 
 
@@ -59,7 +65,15 @@ def permissions(kind: str, namespace: str = "*") -> dict[str, Any]:
         ]
         return {
             "publish": {"allow": publish},
-            "subscribe": {"allow": [f"{ns}.rpc.{kind}.>", f"{ns}.svc.{kind}.>", "$SRV.>", "_INBOX.>"]},
+            "subscribe": {
+                "allow": [
+                    f"{ns}.rpc.{kind}.>",
+                    f"{ns}.svc.{kind}.>",
+                    "$SRV.>",
+                    "_INBOX.>",
+                    *(s.format(ns=ns) for s in EXTRA_SUBSCRIBE.get(kind, ())),
+                ]
+            },
             # replies to requests (and to `$SRV.PING`) go to the requester's inbox, whatever it is
             "allow_responses": True,
         }

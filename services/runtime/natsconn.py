@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import nats
 from nats.aio.client import Client
@@ -19,6 +20,8 @@ class Connection:
         self.nc = nc
         self.disconnected_since: float | None = None
         self.closing = False
+        # called after each reconnect: core NATS messages sent meanwhile did not arrive
+        self.on_reconnected: list[Callable[[], None]] = []
 
     @property
     def healthy(self) -> bool:
@@ -52,9 +55,14 @@ async def connect(url: str, name: str, credentials: tuple[str, str] | None = Non
             log.warning("nats disconnected")
 
     async def reconnected() -> None:
+        log.info("nats reconnected")
         if holder:
             holder[0].disconnected_since = None
-        log.info("nats reconnected")
+            for callback in holder[0].on_reconnected:
+                try:
+                    callback()
+                except Exception:  # one listener's failure must not keep the others uninformed
+                    log.exception("reconnect listener failed")
 
     async def error(exc: Exception) -> None:
         log.debug("nats error: %r", exc)

@@ -54,6 +54,7 @@ async def start(settings: Settings) -> ServiceProcess:
         ]
     )
     proc.polls.start_closer()
+    await proc.polls.follow_ballots(proc)
     proc.questionnaires.start_deadlines()
     proc.on_stop(proc.polls.stop)
     proc.on_stop(proc.questionnaires.stop)

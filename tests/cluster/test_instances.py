@@ -13,12 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
+from services.contracts.polls import Endpoints, results_subject
 from services.directory.seed import demo_organisations
 from tests.cluster.conftest import Cluster
 from tests.support.cluster import SERVICES, instances
 
 pytestmark = pytest.mark.cluster
 
+MINISTRY = "ministerium@gdst.example"
 HALLE = "kommune-15002@gdst.example"
 MAGDEBURG = "kommune-15003@gdst.example"
 
@@ -27,6 +29,16 @@ async def requests_per_instance(cluster: Cluster, service: str) -> dict[str, int
     """How many requests each instance of the service has answered (`$SRV.STATS`)."""
     stats = await instances(cluster.conn.nc, "STATS", cluster.settings.names.service_name(service))
     return {s["id"]: sum(e.get("num_requests", 0) for e in s.get("endpoints") or []) for s in stats}
+
+
+async def ballots_per_instance(cluster: Cluster) -> dict[str, int]:
+    """How many ballots each surveys instance has been asked to store."""
+    stats = await instances(cluster.conn.nc, "STATS", cluster.settings.names.service_name("surveys"))
+    name = Endpoints.BALLOT_PUT.replace(".", "_")
+    return {
+        s["id"]: sum(e.get("num_requests", 0) for e in s.get("endpoints") or [] if e.get("name") == name)
+        for s in stats
+    }
 
 
 async def sse_results(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
@@ -154,6 +166,72 @@ class TestTwoInstances:
                 assert {s["option_id"]: s["score"] for s in update["ranking"]}[first] == 1
         finally:
             for client in (ministry, voter, viewer):
+                await client.aclose()
+
+    async def test_each_surveys_instance_counts_the_ballots_the_other_stored(self, cluster: Cluster) -> None:
+        """Each instance publishes the live count after a ballot it stored, from the ballots it
+        holds: those stored by the other instance must be among them within moments (from the
+        ballot.cast events), not only at the next full read a minute later."""
+        clients = [
+            await cluster.login(email, gateway=i % 2) for i, email in enumerate((MINISTRY, MAGDEBURG, HALLE))
+        ]
+        published: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        subscription = None
+        try:
+            response = await clients[0].post(
+                "/api/v1/polls",
+                json={
+                    "title": "Welche Plattform zuerst?",
+                    "options": [{"label": "Bauantrag online"}, {"label": "Ratsinformation"}],
+                    "method": {"kind": "single"},
+                    "voters": "person",
+                    "results_visibility": "live",
+                    "closes_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+                },
+            )
+            assert response.status_code == 201, response.text
+            poll = response.json()
+            options = [o["id"] for o in poll["options"]]
+
+            async def heard(msg: Any) -> None:
+                await published.put(json.loads(msg.data))
+
+            subject = results_subject(cluster.settings.names, poll["id"])
+            subscription = await cluster.conn.nc.subscribe(subject, cb=heard)
+            before = await ballots_per_instance(cluster)
+            choices: dict[int, str] = {}
+            stored: dict[str, int] = {}
+            # ballots of three voters who change their minds: the queue groups spread them over
+            # both instances, and some replace a ballot the other instance stored; at least 12,
+            # more until each instance has stored some
+            for k in range(40):
+                voter = k % 3
+                choices[voter] = options[(k // 3 + voter) % 2]
+                ballot = await clients[voter].put(
+                    f"/api/v1/polls/{poll['id']}/ballot", json={"choice": choices[voter]}
+                )
+                assert ballot.status_code == 200, ballot.text
+                expected = {o: sum(1 for c in choices.values() if c == o) for o in options}
+                deadline = asyncio.get_running_loop().time() + 10
+                while True:
+                    left = deadline - asyncio.get_running_loop().time()
+                    try:
+                        result = await asyncio.wait_for(published.get(), timeout=max(left, 0.01))
+                    except TimeoutError:
+                        pytest.fail(f"no live count with {expected} within 10 s of ballot {k + 1}")
+                    counted = {s["option_id"]: s["score"] for s in result["ranking"]}
+                    if counted == expected and result["ballots"] == len(choices):
+                        break
+                if k >= 11:
+                    after = await ballots_per_instance(cluster)
+                    stored = {i: after[i] - before.get(i, 0) for i in after}
+                    if len(stored) == 2 and all(n > 0 for n in stored.values()):
+                        break
+            assert len(stored) == 2 and all(n > 0 for n in stored.values()), f"ballots per instance: {stored}"
+        finally:
+            if subscription is not None:
+                await subscription.unsubscribe()
+            for client in clients:
                 await client.aclose()
 
     async def test_ten_kommunen_at_once_over_both_instances_are_each_told_their_real_place(

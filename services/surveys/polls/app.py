@@ -1,12 +1,17 @@
 """Wiring of the polls part into a surveys service process: repository, rules, endpoints,
-outbox, live results and the closer of polls whose time is up (which also lets go of the
-ballots held for live counts of polls gone quiet)."""
+outbox, live results (with the ballot.cast events followed on core NATS, so each instance learns
+of the ballots the others stored) and the closer of polls whose time is up (which also lets go
+of the ballots held for live counts of polls gone quiet)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from typing import Any
+
+import msgspec
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 
 from services.contracts import polls as c
 from services.runtime.lifecycle import cancel
@@ -23,6 +28,21 @@ log = logging.getLogger(__name__)
 CLOSER_INTERVAL_SECONDS = 2.0
 
 
+class _CastData(msgspec.Struct):
+    poll_id: str
+    voter: str
+
+
+class _CastSeen(msgspec.Struct):
+    """What an instance reads of a ballot.cast event (CloudEvents JSON)."""
+
+    id: str
+    data: _CastData
+
+
+_cast_decoder = msgspec.json.Decoder(_CastSeen)
+
+
 class PollsPart:
     """What the composition root holds of the polls part; `stop()` ends its background work."""
 
@@ -31,6 +51,8 @@ class PollsPart:
         self.repository = repository
         self.live = live
         self._closer: asyncio.Task[None] | None = None
+        self._follower: Subscription | None = None
+        self._seen: set[asyncio.Task[None]] = set()
 
     def endpoints(self) -> list[Endpoint[Any]]:
         return endpoints(self.service)
@@ -47,8 +69,38 @@ class PollsPart:
 
         self._closer = asyncio.create_task(run(), name="polls-closer")
 
+    async def follow_ballots(self, proc: ServiceProcess) -> None:
+        """Every instance (no queue group) reads the ballot.cast events as they are published;
+        JetStream keeps them too, but a live count needs them only while they are new."""
+
+        async def seen(msg: Msg) -> None:
+            try:
+                event = _cast_decoder.decode(msg.data)
+            except (msgspec.ValidationError, msgspec.DecodeError):
+                return  # not a ballot.cast of this version: nothing for the live count
+            # a task each, so the lookups of a burst share one find
+            task = asyncio.create_task(self._seen_ballot(event))
+            self._seen.add(task)
+            task.add_done_callback(self._seen.discard)
+
+        self._follower = await proc.conn.nc.subscribe(proc.names.event_subject(c.EVENT_BALLOT_CAST), cb=seen)
+        proc.conn.on_reconnected.append(self.service.live_events_missed)
+
+    async def _seen_ballot(self, event: _CastSeen) -> None:
+        try:
+            await self.service.seen_ballot(event.id, event.data.poll_id, event.data.voter)
+        except Exception as exc:  # the next full read of the poll's ballots brings it in
+            log.warning("ballot of %s seen, not read: %r", event.data.poll_id, exc)
+
     async def stop(self) -> None:
         await cancel(self._closer)
+        if self._follower is not None:
+            try:
+                await self._follower.unsubscribe()
+            except Exception as exc:  # closing anyway
+                log.debug("ballot events not unsubscribed: %r", exc)
+        for task in list(self._seen):
+            await cancel(task)
         await self.live.stop()
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from services.runtime.mongo import AsyncDatabase, Document, GroupInsert
+from services.runtime.mongo import AsyncDatabase, Document, GroupFind, GroupInsert
 
 # ballot.cast events kept in a ballot's outbox; older ones were published long ago
 OUTBOX_KEPT = 10
@@ -33,6 +33,8 @@ class PollsRepository:
         # a poll's voters cast at once: their first ballots share inserts (a tenth of a ballot's
         # CPU on FerretDB, docs/performance.md #42)
         self._new_ballots = GroupInsert(self.ballots)
+        # ballots other instances stored, read as their events arrive (PollsService.seen_ballot)
+        self._ballots_by_id = GroupFind(self.ballots, {"outbox": 0})
         # one document per claimed piece of work ("close poll p"): a unique _id settles races
         # between service instances where FerretDB's read-modify-write updates cannot
         self.claims = db["claims"]
@@ -141,6 +143,10 @@ class PollsRepository:
 
     async def ballot(self, poll_id: str, voter: str) -> Document | None:
         return await self.ballots.find_one({"_id": ballot_id(poll_id, voter)}, {"outbox": 0})
+
+    async def stored_ballot(self, poll_id: str, voter: str) -> Document | None:
+        """The same as `ballot`, read together with the other lookups made meanwhile."""
+        return await self._ballots_by_id.get(ballot_id(poll_id, voter))
 
     async def put_ballot(self, doc: Document, event: Callable[[bool], Document]) -> tuple[bool, Document]:
         """Store the voter's one ballot, replacing an earlier one. Returns whether it replaced

@@ -78,7 +78,13 @@ def is_moderator(who: Principal) -> bool:
     return who.has_any(*MODERATORS)
 
 
-LIVE_RELOAD_SECONDS = 5.0
+# Ballots another instance stores come in with their events (`seen_ballot`), one `_id` lookup
+# each. The full read of a poll's ballots, which on FerretDB reads every ballot of every poll
+# (a third of its CPU during a vote when it ran every 5 s, docs/performance.md #48), is the
+# safety net for what no event brought: NATS away for a moment, a ballot deleted.
+LIVE_RELOAD_SECONDS = 60.0
+# event ids of ballots this instance stored, remembered until their event comes back to it
+OWN_EVENTS_KEPT = 20_000
 # held ballots of a poll nobody has voted in or counted live for this long are let go: an open
 # poll keeps its ballots in memory only while it is busy (each bench round left 2,000 behind)
 LIVE_IDLE_SECONDS = 60.0
@@ -89,7 +95,6 @@ class _LiveBallots:
     full reload reads the database are applied again on top of what it read, so none is lost."""
 
     def __init__(self) -> None:
-        self.poll: Document | None = None
         self.reloading: asyncio.Task[None] | None = None
         self.ballots: dict[str, Document] = {}
         self.loaded_at = float("-inf")
@@ -103,10 +108,9 @@ class _LiveBallots:
         return time.monotonic() - self.loaded_at > max(LIVE_RELOAD_SECONDS, 10 * self.reload_seconds)
 
     @classmethod
-    def new_poll(cls, poll: Document) -> _LiveBallots:
+    def new_poll(cls) -> _LiveBallots:
         """A poll created here has no ballots yet: its live count needs no read of them."""
         held = cls()
-        held.poll = poll
         held.loaded_at = time.monotonic()
         return held
 
@@ -122,6 +126,15 @@ class _LiveBallots:
         self.ballots[ballot["_id"]] = ballot
         if self._during_reload is not None:
             self._during_reload.append(ballot)
+
+    def put_newer(self, ballot: Document) -> bool:
+        """Hold a ballot read from the database unless the one held was cast later (a lookup
+        answered after the voter replaced it here). Returns whether it was taken."""
+        held = self.ballots.get(ballot["_id"])
+        if held is not None and _aware(held["cast_at"]) >= _aware(ballot["cast_at"]):
+            return False
+        self.put(ballot)
+        return True
 
     def begin_reload(self) -> None:
         self._during_reload = []
@@ -152,6 +165,8 @@ class PollsService:
         self.on_ballots_changed: Notify = lambda poll_id: None
         # live counts: the ballots of open polls held in memory (see live_results)
         self._live: dict[str, _LiveBallots] = {}
+        # ids of the ballot.cast events of ballots stored here, oldest first (see seen_ballot)
+        self._own_events: dict[str, None] = {}
 
     # topics ------------------------------------------------------------------------------
 
@@ -378,7 +393,7 @@ class PollsService:
         }
         await self.repo.insert_poll(doc)
         self.on_outbox(self.repo.polls, poll_id, [event])
-        self._live[poll_id] = _LiveBallots.new_poll({k: v for k, v in doc.items() if k != "outbox"})
+        self._live[poll_id] = _LiveBallots.new_poll()
         for option in options:
             if option.topic_id:
                 await self.repo.add_topic_poll(option.topic_id, poll_id)
@@ -485,6 +500,9 @@ class PollsService:
         held = self._live.get(doc["_id"])
         if held is not None:
             held.put(ballot)
+            self._own_events[cast_event["id"]] = None
+            if len(self._own_events) > OWN_EVENTS_KEPT:
+                del self._own_events[next(iter(self._own_events))]
         self.on_outbox(self.repo.ballots, ballot["_id"], [cast_event])
         self.on_ballots_changed(doc["_id"])
         return c.Ballot(
@@ -523,10 +541,11 @@ class PollsService:
 
         Reading every ballot from the database for each live update made the update slower the
         more people voted: FerretDB answers `find({"poll_id": ...})` by scanning every ballot of
-        every poll. This instance adds each ballot it stores to the held ones; poll and ballots
-        are read again in the background every `LIVE_RELOAD_SECONDS`, which brings in those
-        stored by other instances without holding up the updates. The final result and
-        `results()` always count from the database."""
+        every poll. This instance adds each ballot it stores to the held ones, and those other
+        instances store as their events arrive (`seen_ballot`); all of them are read again in
+        the background every `LIVE_RELOAD_SECONDS`. The poll itself is read at most every
+        `OPEN_POLL_RECENT_SECONDS`, as for ballots, so a close made elsewhere ends the live count
+        soon. The final result and `results()` always count from the database."""
         held = self._live.get(poll_id)
         if held is None:
             held = self._live[poll_id] = _LiveBallots()
@@ -536,11 +555,30 @@ class PollsService:
             held.reloading = asyncio.create_task(
                 self._reload_live(poll_id, held), name=f"live-reload-{poll_id}"
             )
-        doc = held.poll
+        doc = await self._recent.get_or_load(poll_id, lambda: self.repo.poll(poll_id))
         if doc is None or not self._is_open(doc) or doc["results_visibility"] == "after_close":
             self._live.pop(poll_id, None)
             return await self.results(poll_id)
         return await self._results(doc, list(held.ballots.values()))
+
+    async def seen_ballot(self, event_id: str, poll_id: str, voter: str) -> None:
+        """A ballot.cast event: a ballot stored by another instance joins this one's live count
+        of the poll (if it holds one), and the count is published again."""
+        if event_id in self._own_events:
+            del self._own_events[event_id]
+            return  # stored here, held already
+        if poll_id not in self._live:
+            return  # a later live count reads all of the poll's ballots anyway
+        stored = await self.repo.stored_ballot(poll_id, voter)
+        held = self._live.get(poll_id)
+        if stored is not None and held is not None and held.put_newer(stored):
+            self.on_ballots_changed(poll_id)
+
+    def live_events_missed(self) -> None:
+        """After NATS was away: events of other instances' ballots may be lost, so every held
+        poll is read in full at its next live count."""
+        for held in self._live.values():
+            held.loaded_at = float("-inf")
 
     def drop_idle_live(self, now: float | None = None) -> list[str]:
         """Let go of the held ballots of polls idle for `LIVE_IDLE_SECONDS`; returns their ids.
@@ -559,7 +597,6 @@ class PollsService:
     async def _reload_live(self, poll_id: str, held: _LiveBallots) -> None:
         started = time.monotonic()
         held.begin_reload()
-        held.poll = await self.repo.poll(poll_id)
         held.finish_reload(await self.repo.ballots_of(poll_id))
         held.reload_seconds = time.monotonic() - started
 
