@@ -30,8 +30,12 @@ import httpx
 from nats.js.api import StorageType, StreamConfig
 
 from bench.load import machine_cpu_s, process_cpu_s
+from services.contracts.directory import token_entry_encoder, token_key
+from services.contracts.envelope import Principal
 from services.directory.passwords import Passwords
+from services.directory.tokens import TokenIndex
 from services.runtime import mongo
+from services.runtime.natsconn import connect
 from services.runtime.settings import Settings
 
 HERE = Path(__file__).parent
@@ -226,6 +230,32 @@ def _token(person_id: str) -> str:
     return f"{TOKEN_PREFIX}_{hashlib.sha256(person_id.encode()).hexdigest()[:32]}"
 
 
+async def _bucket_tokens(target: Target, people: list[dict[str, Any]]) -> None:
+    """The seeded tokens into the token bucket, as the directory puts a token it creates."""
+    conn = await connect(target.settings.nats_url, "bench-tokens", target.nats_credentials)
+    try:
+        index = TokenIndex(conn.nc.jetstream(timeout=5.0), target.settings.names.token_bucket)
+        await index.open()
+        for i in range(0, len(people), 200):
+            await asyncio.gather(
+                *(
+                    index.kv.put(
+                        token_key(_token(d["_id"])),
+                        token_entry_encoder.encode(
+                            Principal(
+                                person_id=d["_id"],
+                                organisation_id=d["organisation_id"],
+                                roles=tuple(d["roles"]),
+                            )
+                        ),
+                    )
+                    for d in people[i : i + 200]
+                )
+            )
+    finally:
+        await conn.close()
+
+
 async def prepare(target: Target, sizes: Sizes, log: Any = print) -> Population:
     """People with tokens straight into the directory's database, needs into the needs one."""
     settings = target.settings
@@ -270,7 +300,7 @@ async def prepare(target: Target, sizes: Sizes, log: Any = print) -> Population:
         await db["tokens"].insert_many(
             [
                 {
-                    "_id": hashlib.sha256(_token(d["_id"]).encode()).hexdigest(),
+                    "_id": token_key(_token(d["_id"])),
                     "token_id": f"bench-{d['_id']}",
                     "person_id": d["_id"],
                     "name": "bench",
@@ -281,6 +311,7 @@ async def prepare(target: Target, sizes: Sizes, log: Any = print) -> Population:
                 for d in docs
             ]
         )
+        await _bucket_tokens(target, docs)
         people = [Person(d["_id"], d["email"], d["organisation_id"], _token(d["_id"])) for d in docs]
         addressed = await db["people"].count_documents({"organisation_id": {"$in": kommunen}, "active": True})
         log(f"seeded {len(docs)} people in {len(kommunen)} Kommunen")
@@ -822,8 +853,6 @@ async def settle(target: Target, limit: float) -> float:
     """Wait until every durable consumer of the event stream has handled every event (the
     notifications of the last scenario are written in the background), so the next round starts
     on a quiet stack; returns the seconds waited, NaN when `limit` passed first."""
-    from services.runtime.natsconn import connect
-
     conn = await connect(target.settings.nats_url, "bench-settle", target.nats_credentials)
     started = time.perf_counter()
     try:
@@ -942,8 +971,6 @@ async def scenario_database(target: Target, sizes: Sizes, result: RoundResult) -
 async def _jetstream_phase(target: Target, sizes: Sizes, result: RoundResult) -> None:
     """Every fact is an event in JetStream (file storage, de-duplicated by `Nats-Msg-Id`), so
     every write of the scenarios costs at least one such publish."""
-    from services.runtime.natsconn import connect
-
     conn = await connect(target.settings.nats_url, "bench-jetstream", target.nats_credentials)
     try:
         js = conn.nc.jetstream(timeout=5.0)

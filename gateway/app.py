@@ -45,7 +45,7 @@ from gateway.auth import csrf_guard
 from gateway.middleware import EdgeMiddleware, security_headers
 from gateway.observability import ObservabilityMiddleware, metrics_endpoint
 from gateway.openapi import document_problems
-from gateway.principals import decode_forget
+from gateway.principals import TokenBucketReader, decode_forget
 from gateway.problems import DETAILS, handle
 from gateway.sessions import SessionStore
 from gateway.state import Gateway
@@ -165,6 +165,7 @@ def create_app(
             rpc=RpcClient(conn.nc, settings.names, settings.rpc_timeout, edge=True),
             sessions=sessions,
             required_services=required_services,
+            token_bucket=TokenBucketReader(conn.nc.jetstream(timeout=2.0), settings.names.token_bucket),
         )
         gateway: Gateway = app.state.gateway
         forget_sub = await conn.nc.subscribe(settings.names.principal_changes, cb=_forgetter(gateway))

@@ -18,6 +18,7 @@ from gateway.principals import encode_forget
 from gateway.sessions import COOKIE, Session
 from gateway.state import Gateway
 from services.contracts import directory as c
+from services.contracts.directory import token_key
 from services.contracts.envelope import Principal
 
 log = logging.getLogger(__name__)
@@ -51,9 +52,11 @@ async def resolve(request: Request[Any, Any, Any]) -> Auth:
         token = header[7:].strip()[:200]
         principal = gw.tokens.get(token)
         if principal is None:
-            principal = await gw.rpc.call(
-                c.SERVICE, c.Endpoints.TOKEN_RESOLVE, c.ResolveToken(token=token), Principal
-            )
+            principal = await gw.token_bucket.get(token_key(token))
+            if principal is None:
+                principal = await gw.rpc.call(
+                    c.SERVICE, c.Endpoints.TOKEN_RESOLVE, c.ResolveToken(token=token), Principal
+                )
             gw.tokens.put(token, principal)
         auth = Auth(principal=principal, via="token")
     else:

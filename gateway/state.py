@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from gateway.principals import TokenCache
+from gateway.principals import TokenBucketReader, TokenCache
 from gateway.sessions import SessionStore
 from services.runtime.natsconn import Connection
 from services.runtime.rpc import RpcClient
@@ -19,6 +19,7 @@ class Gateway:
     rpc: RpcClient
     sessions: SessionStore
     required_services: tuple[str, ...]
+    token_bucket: TokenBucketReader
     tokens: TokenCache = field(default_factory=TokenCache)
     # set on SIGTERM: long-lived responses (live result streams) end so the shutdown is quick
     stopping: asyncio.Event = field(default_factory=asyncio.Event)

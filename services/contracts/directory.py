@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -219,6 +220,20 @@ class CreatedToken(msgspec.Struct, kw_only=True):
 
 class ResolveToken(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     token: Annotated[str, msgspec.Meta(max_length=200)]
+
+
+def token_key(token: str) -> str:
+    """What a bearer token is stored under: its SHA-256 in hex, the `_id` of its document and its
+    key in the token bucket (`Names.token_bucket`), so neither holds a usable token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# The token bucket: a NATS KV bucket the directory writes and the gateways read, key
+# `token_key(token)`, value the token's `Principal` as JSON. A token is put there after it is
+# stored and taken out before it is deleted, so the bucket never holds a revoked token; one
+# missing there (its put failed, or it is older than the bucket) is resolved by the directory.
+token_entry_encoder = msgspec.json.Encoder()
+token_entry_decoder = msgspec.json.Decoder(Principal)
 
 
 class Membership(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -62,6 +62,12 @@ class Names:
     def session_bucket(self) -> str:
         return f"{self.namespace}_sessions"
 
+    @property
+    def token_bucket(self) -> str:
+        """KV bucket of the bearer tokens' principals (`directory.token_key`), written by the
+        directory and read by the gateways."""
+        return f"{self.namespace}_tokens"
+
     def lock_bucket(self, service: str) -> str:
         """KV bucket of the service's cross-instance locks (services/runtime/locks.py)."""
         return f"{self.namespace}_{service}_locks"

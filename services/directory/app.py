@@ -11,7 +11,9 @@ from services.directory.endpoints import endpoints
 from services.directory.passwords import Passwords
 from services.directory.repository import DirectoryRepository
 from services.directory.service import DirectoryService
+from services.directory.tokens import TokenIndex
 from services.runtime import privacy
+from services.runtime.lifecycle import retry
 from services.runtime.process import ServiceProcess
 from services.runtime.rpc import Endpoint, required
 from services.runtime.settings import Settings
@@ -42,6 +44,11 @@ async def start(settings: Settings) -> ServiceProcess:
     svc = build_service(settings, repo)
     await svc.ensure_basics()
     svc.on_outbox = proc.outbox(repo.outbox_collections).written
+    tokens = TokenIndex(
+        proc.conn.nc.jetstream(timeout=2.0), proc.names.token_bucket, replicas=settings.nats_replicas
+    )
+    await retry("token bucket", tokens.open)
+    svc.token_bucket = tokens
     # the directory forgets a person like every other service: through its privacy consumer
     _, export = await privacy.join(proc, PRIVACY_POLICY)
     audit = AuditLog(proc.db)

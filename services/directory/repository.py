@@ -188,6 +188,13 @@ class DirectoryRepository:
     async def token(self, token_hash: str) -> Document | None:
         return await self._token_lookups.get(token_hash)
 
+    async def token_key_of(self, token_id: str, person_id: str) -> str | None:
+        doc = await self.tokens.find_one({"token_id": token_id, "person_id": person_id}, {"_id": 1})
+        return None if doc is None else str(doc["_id"])
+
+    async def token_keys_of(self, person_id: str) -> list[str]:
+        return [str(d["_id"]) async for d in self.tokens.find({"person_id": person_id}, {"_id": 1})]
+
     async def delete_token(self, token_id: str, person_id: str) -> bool:
         result = await self.tokens.delete_one({"token_id": token_id, "person_id": person_id})
         return result.deleted_count > 0

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from services.contracts import directory as c
 from services.contracts import privacy as pv
@@ -50,6 +51,24 @@ def token_hash(token: str) -> str:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+class TokenBucket(Protocol):
+    """Where the gateways look tokens up first (services/directory/tokens.py)."""
+
+    async def put(self, key: str, principal: Principal) -> None: ...
+
+    async def remove(self, keys: list[str]) -> None: ...
+
+
+class _NoTokenBucket:
+    """A directory built without NATS: the gateways resolve every token through it."""
+
+    async def put(self, key: str, principal: Principal) -> None:
+        return None
+
+    async def remove(self, keys: list[str]) -> None:
+        return None
 
 
 def _aware(value: datetime) -> datetime:
@@ -104,6 +123,8 @@ class DirectoryService:
         self.login_window = login_window
         # set by the composition root: publishes a written document's outbox at once
         self.on_outbox: OutboxHook = ignore_outbox
+        # set by the composition root: the token bucket the gateways read
+        self.token_bucket: TokenBucket = _NoTokenBucket()
 
     async def ensure_basics(self) -> None:
         await self.repo.upsert_organisation(land())
@@ -378,9 +399,10 @@ class DirectoryService:
     async def create_token(self, caller: Principal, req: c.CreateToken) -> c.CreatedToken:
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         token_id = uuid.uuid4().hex
+        key = c.token_key(token)
         await self.repo.insert_token(
             {
-                "_id": token_hash(token),
+                "_id": key,
                 "token_id": token_id,
                 "person_id": caller.person_id,
                 "name": req.name.strip(),
@@ -388,9 +410,19 @@ class DirectoryService:
                 **token_principal(caller),
             }
         )
+        # a token's principal never changes (see resolve_token), so the bucket's copy holds
+        await self.token_bucket.put(
+            key,
+            Principal(person_id=caller.person_id, organisation_id=caller.organisation_id, roles=caller.roles),
+        )
         return c.CreatedToken(id=token_id, name=req.name.strip(), token=token)
 
     async def delete_token(self, caller: Principal, token_id: str) -> None:
+        key = await self.repo.token_key_of(token_id, caller.person_id)
+        if key is None:
+            raise NotFound("Kein solcher Zugangsschlüssel.")
+        # out of the bucket first: if this fails, the token stays whole and the caller retries
+        await self.token_bucket.remove([key])
         if not await self.repo.delete_token(token_id, caller.person_id):
             raise NotFound("Kein solcher Zugangsschlüssel.")
 
@@ -398,7 +430,7 @@ class DirectoryService:
         """One read for a token made since tokens carry their principal (`token_principal`);
         older tokens read the person as well. A person's tokens are deleted with the login
         (`mark_deleted`), and roles never change, so the copy cannot be outdated."""
-        doc = await self.repo.token(token_hash(token)) if token.startswith(TOKEN_PREFIX) else None
+        doc = await self.repo.token(c.token_key(token)) if token.startswith(TOKEN_PREFIX) else None
         if doc is not None and isinstance(doc.get("principal"), dict):
             snap = doc["principal"]
             return Principal(
@@ -525,6 +557,8 @@ class DirectoryService:
             "pseudonym": pseudonym,
             "deleted_at": _now(),
         }
+        # the tokens leave the bucket first: a failure here leaves the person untouched
+        await self.token_bucket.remove(await self.repo.token_keys_of(person["_id"]))
         await self.repo.mark_deleted(person["_id"], changes, [event])
         self.on_outbox(self.repo.people, person["_id"], [event])
         return pv.DeletionAccepted(person_id=req.person_id, pseudonym=pseudonym, new=True)

@@ -4,10 +4,28 @@ from __future__ import annotations
 
 import asyncio
 
+import nats
+import pytest
+from httpx import AsyncClient
+from nats.aio.client import Client
+from nats.js.errors import KeyNotFoundError
+
 from gateway.app import create_app
+from services.contracts import directory as dc
+from services.contracts.directory import token_entry_decoder, token_key
 from services.runtime import mongo
 from tests.conftest import DEMO_PASSWORD, MINISTRY, Stack
+from tests.support.cluster import instances
 from tests.support.http import serve
+
+
+async def token_resolves(nc: Client, stack: Stack) -> int:
+    """How many tokens the directory has been asked to resolve."""
+    stats = await instances(nc, "STATS", stack.settings.names.service_name(dc.SERVICE))
+    name = dc.Endpoints.TOKEN_RESOLVE.replace(".", "_")
+    return sum(
+        e.get("num_requests", 0) for s in stats for e in s.get("endpoints") or [] if e.get("name") == name
+    )
 
 
 class TestSession:
@@ -113,9 +131,49 @@ class TestSession:
             await tokens.update_one({"token_id": created["id"]}, {"$unset": {"principal": ""}})
         finally:
             await db.close()
+        # nor was it put into the token bucket (made before there was one)
+        bucket = (
+            await stack.processes["directory"]
+            .conn.nc.jetstream()
+            .key_value(stack.settings.names.token_bucket)
+        )
+        await bucket.delete(token_key(created["token"]))
         async with stack.client(headers={"Authorization": f"Bearer {created['token']}"}) as machine:
             me = await machine.get("/api/v1/me")
         assert me.status_code == 200 and me.json()["organisation"]["id"] == "15003"
+
+    async def test_a_new_token_is_read_from_the_token_bucket_until_it_is_revoked(self, stack: Stack) -> None:
+        """A gateway that has not seen a token reads it from the token bucket, without asking the
+        directory; a revoked token is out of the bucket before the revocation is answered."""
+        client = await stack.login("kommune-15003@gdst.example")
+        created = (await client.post("/api/v1/tokens", json={"name": "Fachverfahren"})).json()
+        nc = await nats.connect(stack.settings.nats_url)  # as the operators' user
+        try:
+            await self._bucket_checks(stack, nc, client, created)
+        finally:
+            await nc.close()
+
+    async def _bucket_checks(
+        self, stack: Stack, nc: Client, client: AsyncClient, created: dict[str, str]
+    ) -> None:
+        bucket = await nc.jetstream().key_value(stack.settings.names.token_bucket)
+        entry = await bucket.get(token_key(created["token"]))
+        assert entry.value is not None and created["token"] not in entry.value.decode()
+        assert token_entry_decoder.decode(entry.value).organisation_id == "15003"
+        headers = {"Authorization": f"Bearer {created['token']}"}
+        resolved_before = await token_resolves(nc, stack)
+        async with serve(create_app(stack.settings)) as fresh_url, stack.client(headers=headers) as machine:
+            machine.base_url = fresh_url
+            me = await machine.get("/api/v1/me")
+            assert me.status_code == 200 and me.json()["organisation"]["id"] == "15003"
+        assert await token_resolves(nc, stack) == resolved_before, "the directory was not asked"
+
+        assert (await client.delete(f"/api/v1/tokens/{created['id']}")).status_code == 204
+        with pytest.raises(KeyNotFoundError):
+            await bucket.get(token_key(created["token"]))
+        async with serve(create_app(stack.settings)) as fresh_url, stack.client(headers=headers) as machine:
+            machine.base_url = fresh_url
+            assert (await machine.get("/api/v1/me")).status_code == 401
 
     async def test_anonymous_gets_401_problem(self, stack: Stack) -> None:
         async with stack.client() as client:
