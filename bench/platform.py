@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
-from nats.js.api import StorageType, StreamConfig
+from nats.js.api import KeyValueConfig, StorageType, StreamConfig
 
 from bench.load import machine_cpu_s, process_cpu_s
 from services.contracts.directory import token_entry_encoder, token_key
@@ -746,7 +746,7 @@ async def scenario_baselines(port: int, sizes: Sizes, result: RoundResult) -> No
 def brief(result: RoundResult, step: str) -> str:
     keys = {
         "baselines": ["baseline_bare", "baseline_forward"],
-        "database": ["db_insert", "db_find", "db_insert_grouped", "db_find_grouped", "js_publish"],
+        "database": ["db_insert", "db_find", "db_insert_grouped", "db_find_grouped", "js_publish", "kv_get"],
         "responses stored, page rendered": ["db_insert_response", "db_find_response", "db_update_response"],
         "votes": ["votes"],
         "support": ["support"],
@@ -1005,8 +1005,30 @@ async def _jetstream_phase(target: Target, sizes: Sizes, result: RoundResult) ->
             await _storage_phase("js_publish", publish, sizes.baseline_requests // 3, sizes, result)
         finally:
             await js.delete_stream(stream)
+        await _kv_phase(js, sizes, result)
     finally:
         await conn.close()
+
+
+async def _kv_phase(js: Any, sizes: Sizes, result: RoundResult) -> None:
+    """A read from a NATS KV bucket with direct gets, as a gateway reads a token it has not seen
+    (the token bucket) and a page's session: the least such a read costs."""
+    bucket = f"bench_kv_{time.monotonic_ns()}"
+    kv = await js.create_key_value(KeyValueConfig(bucket=bucket, history=1, direct=True))
+    try:
+        value = json.dumps(
+            {"person_id": "person-0123456789", "organisation_id": "15003", "roles": ["member"]}
+        )
+        keys = [hashlib.sha256(f"k{i}".encode()).hexdigest() for i in range(256)]
+        for key in keys:
+            await kv.put(key, value.encode())
+
+        async def get(i: int) -> None:
+            await kv.get(keys[i % len(keys)])
+
+        await _storage_phase("kv_get", get, sizes.baseline_requests // 3, sizes, result)
+    finally:
+        await js.delete_key_value(bucket)
 
 
 async def scenario_response_storage(

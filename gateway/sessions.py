@@ -11,11 +11,12 @@ import time
 import msgspec
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from services.contracts.envelope import Principal
 from services.runtime.errors import Unavailable
+from services.runtime.kv import open_direct
 
 COOKIE = "gdst_session"
 # how long a failing session store is retried before the request is answered 503
@@ -53,12 +54,10 @@ class SessionStore:
         self._kv: KeyValue | None = None
 
     async def open(self) -> None:
-        try:
-            self._kv = await self.js.key_value(self.bucket)
-        except BucketNotFoundError:
-            self._kv = await self.js.create_key_value(
-                KeyValueConfig(bucket=self.bucket, ttl=float(self.ttl), history=1, replicas=self.replicas)
-            )
+        self._kv = await open_direct(
+            self.js,
+            KeyValueConfig(bucket=self.bucket, ttl=float(self.ttl), history=1, replicas=self.replicas),
+        )
 
     @property
     def kv(self) -> KeyValue:

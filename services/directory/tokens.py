@@ -16,12 +16,13 @@ import logging
 
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from services.contracts.directory import token_entry_encoder
 from services.contracts.envelope import Principal
 from services.runtime.errors import Unavailable
+from services.runtime.kv import open_direct
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +35,9 @@ class TokenIndex:
         self._kv: KeyValue | None = None
 
     async def open(self) -> None:
-        try:
-            self._kv = await self.js.key_value(self.bucket)
-        except BucketNotFoundError:
-            # direct gets: a gateway's read is answered from the stream's messages as they are,
-            # not through the JetStream API as JSON with the value in base64 (half the read's CPU)
-            self._kv = await self.js.create_key_value(
-                KeyValueConfig(bucket=self.bucket, history=1, replicas=self.replicas, direct=True)
-            )
+        self._kv = await open_direct(
+            self.js, KeyValueConfig(bucket=self.bucket, history=1, replicas=self.replicas)
+        )
 
     @property
     def kv(self) -> KeyValue:

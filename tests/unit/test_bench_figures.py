@@ -59,6 +59,16 @@ def test_without_the_grouped_figures_a_ballot_counts_lone_operations(monkeypatch
     assert ceilings(results)["votes"]["cpu_ms"] == pytest.approx(0.2 + 0.4 + 0.2 + 0.5 + 0.05)
 
 
+def test_with_the_kv_figure_tokens_and_sessions_are_bucket_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    results = {**run_results(), "kv_get": figures(0.03, mean_ms=2, p99_ms=6)}
+    out = ceilings(results)
+    # token bucket read + hop + a share of a grouped insert + event
+    assert out["votes"]["cpu_ms"] == pytest.approx(0.03 + 0.2 + 0.1 + 0.05)
+    # session bucket read + the survey call with the response read + the badge call + the HTML
+    assert out["page"]["cpu_ms"] == pytest.approx(0.03 + (0.2 + 1.0) + 0.2 + 1.0)
+
+
 def test_the_grouped_insert_counts_for_ballots_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     support = ceilings(run_results())["support"]
