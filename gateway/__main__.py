@@ -18,7 +18,7 @@ import uvicorn
 import uvloop
 
 from gateway.app import create_app
-from services.runtime import logs
+from services.runtime import heap, logs
 from services.runtime.settings import Settings
 
 
@@ -61,7 +61,17 @@ async def serve_app(
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
-    await server.serve()
+
+    async def settle_when_started() -> None:
+        while not server.started and not server.should_exit:  # noqa: ASYNC110 - uvicorn offers a flag only
+            await asyncio.sleep(0.05)
+        heap.settle_after_start()
+
+    settling = asyncio.create_task(settle_when_started())
+    try:
+        await server.serve()
+    finally:
+        settling.cancel()
 
 
 def run(app: Any, host: str, port: int, **kw: Any) -> None:

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import uvloop
 
-from services.runtime import logs
+from services.runtime import heap, logs
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ def main(process: str, build: Callable[[Settings], Awaitable[Stoppable]]) -> Non
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         app = await build(settings)
+        heap.settle_after_start()
         log.info("%s started", process)
         await stop.wait()
         log.info("%s stopping", process)
