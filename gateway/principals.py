@@ -75,7 +75,8 @@ class TokenBucketReader:
         try:
             if self._kv is None:
                 self._kv = await self.js.key_value(self.bucket)
-            entry = await self._kv.get(key)
+            # a SHA-256 in hex is always a valid key: the check's regular expression is skipped
+            entry = await self._kv.get(key, validate_keys=False)
         except Exception:  # missing, deleted, or not answerable now: the directory decides
             return None
         if not entry.value:

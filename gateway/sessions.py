@@ -84,7 +84,7 @@ class SessionStore:
         started = loop.time()
         while True:
             try:
-                entry = await self.kv.get(_key(session_id))
+                entry = await self.kv.get(_key(session_id), validate_keys=False)  # hex, always valid
                 break
             except KeyNotFoundError:
                 return None
