@@ -38,6 +38,13 @@
 # handler still applies the whole filter to what comes back, as it does after the equality. The
 # services look documents up in groups that way (docs/performance.md, change #43).
 #
+# A fourth change (PATCH 4) lets a range of `_id` strings use the index too: for a filter with
+# `_id: {$gte|$gt: a, $lt|$lte: b}` of strings sharing a prefix p of letters, digits and `_.:-`,
+# SQLite reads only the ids whose JSON text starts with `"p` (every string between a and b starts
+# with p, and p needs no escaping in JSON, so no such id is left out); the handler applies the
+# whole filter to what comes back. The needs service reads a need's supports (`_id`
+# "<need>:<Kommune>") that way instead of converting every support of every need
+# (docs/performance.md, change #52).
 # The script does nothing when the target already reports the wanted version and carries the patch.
 set -euo pipefail
 
@@ -63,7 +70,7 @@ fi
 # capture the output first: piping into `grep -q`/`head` can kill the writer with SIGPIPE (exit 141),
 # which `set -o pipefail` turns into a failure
 installed_version() { "$OUT" --version 2>/dev/null || true; }
-PATCH="sqlite-id-index-1+sqlite-write-queue-1+sqlite-id-in-1"
+PATCH="sqlite-id-index-1+sqlite-write-queue-1+sqlite-id-in-1+sqlite-id-range-1"
 MARK="$OUT.patch"
 if [[ -x "$OUT" ]] && grep -qx "version: $VERSION" <<<"$(installed_version)" \
   && [[ "$(cat "$MARK" 2>/dev/null || true)" == "$PATCH" ]]; then
@@ -172,6 +179,68 @@ func idInClause(filter *types.Document) (string, []any) {
 		}
 	}
 	return fmt.Sprintf(` WHERE %s IN (?%s)`, metadata.IDColumn, strings.Repeat(", ?", len(args)-1)), args
+}
+"""
+open(path, "w", encoding="utf-8").write(src)
+PY
+
+# PATCH 4: a prefix range of `_id` strings through the `_id` index (see the top)
+python3 - "$work/internal/backends/sqlite/collection.go" <<'PY'
+import sys
+
+path = sys.argv[1]
+src = open(path, encoding="utf-8").read()
+hook = '\n\tif whereClause == "" && params.Filter.Len() == 1 {\n\t\twhereClause, args = idInClause(params.Filter)\n\t}\n'
+if src.count(hook) != 2:
+    sys.exit(f"build-ferretdb: the sqlite-id-range-1 patch no longer applies to {path}")
+src = src.replace(hook, hook + '\n\tif whereClause == "" {\n\t\twhereClause, args = idRangeClause(params.Filter)\n\t}\n')
+src += """
+// idRangeClause narrows `{_id: {$gte|$gt: a, $lt|$lte: b}, ...}` of strings to the ids whose JSON
+// text starts with `"p`, p being the common prefix of a and b: every string between a and b
+// starts with p, and a p of letters, digits and `_.:-` is written in JSON as it is, so no id in
+// the range is left out. The handler applies the whole filter to the documents returned.
+func idRangeClause(filter *types.Document) (string, []any) {
+	v, _ := filter.Get("_id")
+	cond, ok := v.(*types.Document)
+	if !ok || cond.Len() != 2 {
+		return "", nil
+	}
+	var lo, hi string
+	var haveLo, haveHi bool
+	for _, k := range cond.Keys() {
+		s, ok := must.NotFail(cond.Get(k)).(string)
+		if !ok {
+			return "", nil
+		}
+		switch k {
+		case "$gte", "$gt":
+			lo, haveLo = s, true
+		case "$lt", "$lte":
+			hi, haveHi = s, true
+		default:
+			return "", nil
+		}
+	}
+	if !haveLo || !haveHi {
+		return "", nil
+	}
+	n := 0
+	for n < len(lo) && n < len(hi) && lo[n] == hi[n] {
+		n++
+	}
+	prefix := lo[:n]
+	if prefix == "" {
+		return "", nil
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := prefix[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == ':' || c == '-') {
+			return "", nil
+		}
+	}
+	// the first text after all those starting with `"p`: p with its last character raised
+	above := prefix[:len(prefix)-1] + string(prefix[len(prefix)-1]+1)
+	return fmt.Sprintf(` WHERE %s >= ? AND %s < ?`, metadata.IDColumn, metadata.IDColumn), []any{`"` + prefix, `"` + above}
 }
 """
 open(path, "w", encoding="utf-8").write(src)

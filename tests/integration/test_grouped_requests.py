@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 
+from bson import ObjectId
 from pymongo import AsyncMongoClient, monitoring
 from pymongo.errors import DuplicateKeyError
 
@@ -98,6 +99,45 @@ async def test_lookups_at_once_share_one_find_through_the_index(settings: Settin
         assert await coll.find({"_id": {"$in": ["t3", 3]}}).to_list(None) == [
             {"_id": "t3", "person_id": "p3"}
         ]
+    finally:
+        await coll.drop()
+        await client.close()
+
+
+async def test_an_id_range_is_read_through_the_index_and_misses_nothing(settings: Settings) -> None:
+    client: AsyncMongoClient[mongo.Document] = AsyncMongoClient(settings.mongodb_url)
+    db = client[settings.names.database("needs")]
+    coll = db["range" + secrets.token_hex(3)]
+    # ids of one prefix with characters JSON escapes or writes as several bytes, its neighbours,
+    # and ids that are no strings
+    strings = [
+        "n1:a",
+        "n1:b",
+        "n1:zz",
+        "n1:\u2028",
+        'n1:"q',
+        "n1:<",
+        "n1:\\",
+        "n1:é",
+        "n10:a",
+        "n1",
+        "n2:a",
+        "m9",
+    ]
+    try:
+        await coll.insert_many([{"_id": s, "k": i} for i, s in enumerate(strings)])
+        await coll.insert_many([{"_id": 5}, {"_id": ObjectId()}, {"_id": 1.5}])
+        for low, high in (("$gte", "$lt"), ("$gt", "$lte")):
+            where = {"_id": {low: "n1:", high: "n1;"}}
+            plan = await db.command("explain", {"find": coll.name, "filter": where})
+            assert "USING INDEX" in " ".join(plan["queryPlanner"]["Plan"]), plan
+            found = sorted(d["_id"] for d in await coll.find(where).to_list(None))
+            # MongoDB compares strings by their UTF-8 bytes
+            wanted = sorted(s for s in strings if b"n1:" <= s.encode() < b"n1;")
+            assert found == wanted and len(wanted) == 8
+        # with another condition beside it, as the needs service asks
+        where = {"_id": {"$gte": "n1:", "$lt": "n1;"}, "k": {"$lt": 2}}
+        assert sorted(d["_id"] for d in await coll.find(where).to_list(None)) == ["n1:a", "n1:b"]
     finally:
         await coll.drop()
         await client.close()
