@@ -250,8 +250,8 @@ def ceilings(results: dict[str, Any]) -> dict[str, dict[str, float]]:
     (the machine's, without the load generator): every hop from the gateway to a service as one
     forwarded POST; every database operation at the storage baseline of its documents (small ones
     for tokens, ballots, needs and supports; copies of a stored survey response for the answers),
-    a ballot's insert and a token's lookup as their shares of the grouped inserts and finds the
-    surveys service and the directory make of them;
+    a ballot's and a support's insert and their `_id` lookups as their shares of the grouped
+    inserts and finds the services make of them;
     one JetStream publish per event, since every fact is an event there; and for the page, the
     rendering of its HTML with the gateway's template. A bearer token the gateway has not seen
     is read from the token bucket, and a page's session from the session bucket: one NATS KV
@@ -281,12 +281,13 @@ def ceilings(results: dict[str, Any]) -> dict[str, dict[str, float]]:
         cost("db_find"),
         cost("js_publish"),
     )
-    # first ballots arriving together share inserts (GroupInsert) and the directory's token
-    # lookups share finds (GroupFind), so each needs only its share of one; the other database
-    # operations are lone ones. Results without these figures count lone ones.
+    # first ballots (and supports) arriving together share inserts (GroupInsert) and lookups by
+    # _id share finds (GroupFind), so each needs only its share of one; the survey's operations
+    # are counted as lone ones. Results without these figures count lone ones.
     grouped_insert, grouped_find = cost("db_insert_grouped"), cost("db_find_grouped")
     ballot_insert = grouped_insert if grouped_insert == grouped_insert else insert
     token_find = grouped_find if grouped_find == grouped_find else find
+    grouped_lookup = token_find
     find_r, insert_r, update_r = (
         cost("db_find_response"),
         cost("db_insert_response"),
@@ -306,9 +307,10 @@ def ceilings(results: dict[str, Any]) -> dict[str, dict[str, float]]:
         # the session (NATS KV), the survey with the response (a call and the response read),
         # the unread badge every page shows (a call), the HTML
         "page": session + (fwd + find_r) + fwd + render,
-        # the token; the needs call with the need and the existing-support lookups, the insert
-        # and the event
-        "support": token + fwd + 2 * find + insert + event,
+        # the token; the needs call with the need and the existing-support lookups, the caller's
+        # Kommune from the directory (a call and a lookup), the insert and the event; 218 at once
+        # share their lookups and inserts as ballots do (#53)
+        "support": token + fwd + 2 * grouped_lookup + (fwd + grouped_lookup) + ballot_insert + event,
         # one request, the found needs read by _id (5)
         "similar": fwd + 5 * find,
     }

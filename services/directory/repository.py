@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -9,7 +10,7 @@ from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from services.contracts.directory import Organisation
-from services.runtime.mongo import AsyncDatabase, Document, GroupFind, by_ids, from_doc, to_doc
+from services.runtime.mongo import FEW_IDS, AsyncDatabase, Document, GroupFind, by_ids, from_doc, to_doc
 from services.runtime.recent import Recent
 
 PEOPLE_SNAPSHOT_SECONDS = 5.0
@@ -31,6 +32,8 @@ class DirectoryRepository:
         self._people_snapshot: Recent[str, list[Document]] = Recent(PEOPLE_SNAPSHOT_SECONDS, max_entries=1)
         # every API client's first request asks for its token; at once, they share a lookup
         self._token_lookups = GroupFind(self.tokens)
+        # every "betrifft uns auch" asks for the caller's Kommune: at once, they share a lookup
+        self._organisation_lookups = GroupFind(self.organisations)
 
     @property
     def outbox_collections(self) -> list[Any]:
@@ -92,6 +95,9 @@ class DirectoryRepository:
 
     async def organisations_by_ids(self, ids: list[str]) -> dict[str, Organisation]:
         # the hot callers ask for one (the caller's Kommune on every "betrifft uns auch")
+        if len(ids) <= FEW_IDS:
+            found = await asyncio.gather(*(self._organisation_lookups.get(i) for i in ids))
+            return {d["_id"]: from_doc(d, Organisation) for d in found if d is not None}
         return {d["_id"]: from_doc(d, Organisation) for d in await by_ids(self.organisations, ids)}
 
     # people ---------------------------------------------------------------------------

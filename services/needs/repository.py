@@ -13,7 +13,7 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from services.runtime.mongo import AsyncDatabase, Document, by_ids
+from services.runtime.mongo import AsyncDatabase, Document, GroupFind, GroupInsert, by_ids
 
 
 class NeedsRepository:
@@ -24,6 +24,11 @@ class NeedsRepository:
         self.solutions = db["solutions"]
         self.pilots = db["pilots"]
         self.signups = db["signups"]
+        # "betrifft uns auch" by many Kommunen at once: their reads of the need and of their
+        # own support, and their supports, share commands (docs/performance.md #53)
+        self._need_lookups = GroupFind(self.needs, {"outbox": 0})
+        self._support_lookups = GroupFind(self.supports)
+        self._new_supports = GroupInsert(self.supports)
 
     @property
     def outbox_collections(self) -> list[Any]:
@@ -40,7 +45,7 @@ class NeedsRepository:
         await self.needs.insert_one(doc)
 
     async def need(self, need_id: str) -> Document | None:
-        return await self.needs.find_one({"_id": need_id}, {"outbox": 0})
+        return await self._need_lookups.get(need_id)
 
     async def needs_matching(self, *, category: str | None, status: str | None) -> list[Document]:
         query: Document = {}
@@ -69,13 +74,13 @@ class NeedsRepository:
 
     async def insert_support(self, doc: Document) -> bool:
         try:
-            await self.supports.insert_one(doc)
+            await self._new_supports.insert(doc)
         except DuplicateKeyError:
             return False
         return True
 
     async def support(self, need_id: str, org_id: str) -> Document | None:
-        return await self.supports.find_one({"_id": f"{need_id}:{org_id}"})
+        return await self._support_lookups.get(f"{need_id}:{org_id}")
 
     async def update_support_comment(self, need_id: str, org_id: str, comment: str | None) -> None:
         await self.supports.update_one({"_id": f"{need_id}:{org_id}"}, {"$set": {"comment": comment}})
