@@ -10,7 +10,7 @@ from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from services.contracts.directory import Organisation
-from services.runtime.mongo import FEW_IDS, AsyncDatabase, Document, GroupFind, by_ids, from_doc, to_doc
+from services.runtime.mongo import AsyncDatabase, Document, GroupFind, by_ids, from_doc, to_doc
 from services.runtime.recent import Recent
 
 PEOPLE_SNAPSHOT_SECONDS = 5.0
@@ -94,11 +94,10 @@ class DirectoryRepository:
         return found or []
 
     async def organisations_by_ids(self, ids: list[str]) -> dict[str, Organisation]:
-        # the hot callers ask for one (the caller's Kommune on every "betrifft uns auch")
-        if len(ids) <= FEW_IDS:
-            found = await asyncio.gather(*(self._organisation_lookups.get(i) for i in ids))
-            return {d["_id"]: from_doc(d, Organisation) for d in found if d is not None}
-        return {d["_id"]: from_doc(d, Organisation) for d in await by_ids(self.organisations, ids)}
+        # the hot callers ask for one (the caller's Kommune on every "betrifft uns auch"), many at
+        # once: their lookups share finds
+        found = await asyncio.gather(*(self._organisation_lookups.get(i) for i in dict.fromkeys(ids)))
+        return {d["_id"]: from_doc(d, Organisation) for d in found if d is not None}
 
     # people ---------------------------------------------------------------------------
 

@@ -411,10 +411,7 @@ class DirectoryService:
             }
         )
         # a token's principal never changes (see resolve_token), so the bucket's copy holds
-        await self.token_bucket.put(
-            key,
-            Principal(person_id=caller.person_id, organisation_id=caller.organisation_id, roles=caller.roles),
-        )
+        await self.token_bucket.put(key, caller)
         return c.CreatedToken(id=token_id, name=req.name.strip(), token=token)
 
     async def delete_token(self, caller: Principal, token_id: str) -> None:

@@ -16,6 +16,7 @@ import pytest
 from services.contracts.polls import Endpoints, results_subject
 from services.directory.seed import demo_organisations
 from tests.cluster.conftest import Cluster
+from tests.e2e.conftest_polls import open_poll
 from tests.support.cluster import SERVICES, instances
 
 pytestmark = pytest.mark.cluster
@@ -139,19 +140,12 @@ class TestTwoInstances:
         voter = await cluster.login(MAGDEBURG, gateway=0)
         viewer = await cluster.login(HALLE, gateway=1)
         try:
-            response = await ministry.post(
-                "/api/v1/polls",
-                json={
-                    "title": "Welches Thema zuerst?",
-                    "options": [{"label": "Digitale Akte"}, {"label": "Breitband"}],
-                    "method": {"kind": "single"},
-                    "voters": "person",
-                    "results_visibility": "live",
-                    "closes_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
-                },
+            poll = await open_poll(
+                ministry,
+                title="Welches Thema zuerst?",
+                options=[{"label": "Digitale Akte"}, {"label": "Breitband"}],
+                method={"kind": "single"},
             )
-            assert response.status_code == 201, response.text
-            poll = response.json()
             first = poll["options"][0]["id"]
             async with viewer.stream("GET", f"/api/v1/polls/{poll['id']}/results/stream") as stream:
                 assert stream.status_code == 200
@@ -178,19 +172,12 @@ class TestTwoInstances:
         published: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         subscription = None
         try:
-            response = await clients[0].post(
-                "/api/v1/polls",
-                json={
-                    "title": "Welche Plattform zuerst?",
-                    "options": [{"label": "Bauantrag online"}, {"label": "Ratsinformation"}],
-                    "method": {"kind": "single"},
-                    "voters": "person",
-                    "results_visibility": "live",
-                    "closes_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
-                },
+            poll = await open_poll(
+                clients[0],
+                title="Welche Plattform zuerst?",
+                options=[{"label": "Bauantrag online"}, {"label": "Ratsinformation"}],
+                method={"kind": "single"},
             )
-            assert response.status_code == 201, response.text
-            poll = response.json()
             options = [o["id"] for o in poll["options"]]
 
             async def heard(msg: Any) -> None:

@@ -14,6 +14,7 @@ from services.contracts.envelope import Event, Principal
 from services.runtime.events import encode_event, outbox_entry
 from services.surveys.polls.repository import ballot_id
 from tests.conftest import Stack
+from tests.e2e.conftest_polls import open_poll
 from tests.support.servers import Process
 
 pytestmark = pytest.mark.faults
@@ -100,19 +101,12 @@ class TestNatsOutage:
         one: its live count reads the poll's ballots again after the reconnect, not only at the
         next full read a minute later."""
         ministry = await stack.login()
-        response = await ministry.post(
-            "/api/v1/polls",
-            json={
-                "title": "Ausfall: wer zählt mit?",
-                "options": [{"label": "Ja"}, {"label": "Nein"}],
-                "method": {"kind": "single"},
-                "voters": "person",
-                "results_visibility": "live",
-                "closes_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
-            },
+        poll = await open_poll(
+            ministry,
+            title="Ausfall: wer zählt mit?",
+            options=[{"label": "Ja"}, {"label": "Nein"}],
+            method={"kind": "single"},
         )
-        assert response.status_code == 201, response.text
-        poll = response.json()
         polls = stack.processes["surveys"].parts["polls"]
         repository = stack.processes["surveys"].parts["polls_repository"]
         assert (await polls.live_results(poll["id"])).ballots == 0

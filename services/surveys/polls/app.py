@@ -14,6 +14,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from services.contracts import polls as c
+from services.contracts.envelope import Event
 from services.runtime.lifecycle import cancel
 from services.runtime.process import ServiceProcess
 from services.runtime.rpc import Endpoint, RpcClient
@@ -28,19 +29,8 @@ log = logging.getLogger(__name__)
 CLOSER_INTERVAL_SECONDS = 2.0
 
 
-class _CastData(msgspec.Struct):
-    poll_id: str
-    voter: str
-
-
-class _CastSeen(msgspec.Struct):
-    """What an instance reads of a ballot.cast event (CloudEvents JSON)."""
-
-    id: str
-    data: _CastData
-
-
-_cast_decoder = msgspec.json.Decoder(_CastSeen)
+_event_decoder = msgspec.json.Decoder(Event)
+_cast_decoder = msgspec.json.Decoder(c.BallotCast)
 
 
 class PollsPart:
@@ -75,22 +65,23 @@ class PollsPart:
 
         async def seen(msg: Msg) -> None:
             try:
-                event = _cast_decoder.decode(msg.data)
+                event = _event_decoder.decode(msg.data)
+                cast = _cast_decoder.decode(event.data)
             except (msgspec.ValidationError, msgspec.DecodeError):
                 return  # not a ballot.cast of this version: nothing for the live count
             # a task each, so the lookups of a burst share one find
-            task = asyncio.create_task(self._seen_ballot(event))
+            task = asyncio.create_task(self._seen_ballot(event.id, cast))
             self._seen.add(task)
             task.add_done_callback(self._seen.discard)
 
         self._follower = await proc.conn.nc.subscribe(proc.names.event_subject(c.EVENT_BALLOT_CAST), cb=seen)
         proc.conn.on_reconnected.append(self.service.live_events_missed)
 
-    async def _seen_ballot(self, event: _CastSeen) -> None:
+    async def _seen_ballot(self, event_id: str, cast: c.BallotCast) -> None:
         try:
-            await self.service.seen_ballot(event.id, event.data.poll_id, event.data.voter)
+            await self.service.seen_ballot(event_id, cast.poll_id, cast.voter)
         except Exception as exc:  # the next full read of the poll's ballots brings it in
-            log.warning("ballot of %s seen, not read: %r", event.data.poll_id, exc)
+            log.warning("ballot of %s seen, not read: %r", cast.poll_id, exc)
 
     async def stop(self) -> None:
         await cancel(self._closer)
