@@ -24,6 +24,13 @@ def ballot_id(poll_id: str, voter: str) -> str:
     return f"{poll_id}:{voter}"
 
 
+def _of_poll(poll_id: str) -> Document:
+    """The poll's ballots: by the range of their ids ("<poll>:..."), which FerretDB reads from the
+    `_id` index (deploy/build-ferretdb.sh, patch 4) where `poll_id` alone converts every ballot of
+    every poll; `poll_id` keeps the filter exact on any server."""
+    return {"_id": {"$gte": f"{poll_id}:", "$lt": f"{poll_id};"}, "poll_id": poll_id}
+
+
 class PollsRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.db = db
@@ -179,8 +186,8 @@ class PollsRepository:
         raise RuntimeError("ballot could not be stored")
 
     async def ballots_of(self, poll_id: str) -> list[Document]:
-        cursor = self.ballots.find({"poll_id": poll_id}, {"outbox": 0})
+        cursor = self.ballots.find(_of_poll(poll_id), {"outbox": 0})
         return await cursor.to_list(None)
 
     async def ballot_count(self, poll_id: str) -> int:
-        return await self.ballots.count_documents({"poll_id": poll_id})
+        return await self.ballots.count_documents(_of_poll(poll_id))
