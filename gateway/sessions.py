@@ -16,7 +16,7 @@ from nats.js.kv import KeyValue
 
 from services.contracts.envelope import Principal
 from services.runtime.errors import Unavailable
-from services.runtime.kv import open_direct
+from services.runtime.kv import open_direct, through_leader
 
 COOKIE = "gdst_session"
 # how long a failing session store is retried before the request is answered 503
@@ -52,6 +52,7 @@ class SessionStore:
         self.ttl = ttl_seconds
         self.replicas = replicas
         self._kv: KeyValue | None = None
+        self._leader = through_leader(js, bucket)
 
     async def open(self) -> None:
         self._kv = await open_direct(
@@ -84,7 +85,12 @@ class SessionStore:
         started = loop.time()
         while True:
             try:
-                entry = await self.kv.get(_key(session_id), validate_keys=False)  # hex, always valid
+                try:
+                    entry = await self.kv.get(_key(session_id), validate_keys=False)  # hex, always valid
+                except KeyNotFoundError:
+                    # a replica behind may not have a session made a moment ago: the leader has
+                    # it (only unknown, ended and expired sessions take this second read)
+                    entry = await self._leader.get(_key(session_id), validate_keys=False)
                 break
             except KeyNotFoundError:
                 return None

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import secrets
 
+import pytest
 from nats.js.api import KeyValueConfig
+from nats.js.errors import KeyNotFoundError
 
-from services.runtime.kv import open_direct
+from services.runtime.kv import open_direct, through_leader
 from services.runtime.natsconn import connect
 from tests.support.servers import Process
 
@@ -21,6 +23,11 @@ async def test_new_and_old_buckets_answer_direct_gets_and_keep_their_values(nats
         await made.put("a", b"1")
         assert (await js.stream_info(f"KV_{new}")).config.allow_direct
         assert (await made.get("a")).value == b"1"
+        # the second opinion on a "missing" asks the leader, which has every acknowledged write
+        leader = through_leader(js, new)
+        assert (await leader.get("a")).value == b"1"
+        with pytest.raises(KeyNotFoundError):
+            await leader.get("never-written")
 
         # a session bucket as the gateway made it before: no direct gets, a session in it
         before = await js.create_key_value(KeyValueConfig(bucket=old, history=1, ttl=3600.0))
