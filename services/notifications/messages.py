@@ -21,9 +21,18 @@ class Message:
 
 
 def compose(event_type: str, data: dict[str, Any], ctx: dict[str, Any]) -> Message:
-    """`ctx` holds `title` (of the need or pilot) and `org` (the acting organisation's name)."""
+    """`ctx` holds `title` (of the need or pilot), `org` (the acting organisation's name) and, for a
+    "betrifft uns auch" past the first few, `count` (the Kommunen affected now)."""
     title = ctx.get("title", "")
     org = ctx.get("org", "")
+    if event_type == "need.supported" and ctx.get("count"):
+        # past the first few: a round figure, told to every supporting Kommune
+        return Message(
+            f"„{title}“ betrifft jetzt {ctx['count']} Kommunen",
+            f"{org} hat beim Bedarf „{title}“ „Betrifft uns auch“ gewählt. "
+            f"Damit sind {ctx['count']} Kommunen betroffen.",
+            f"/bedarfe/{data['need_id']}",
+        )
     if event_type == "need.supported":
         return Message(
             f"„{title}“: {org} ist auch betroffen",

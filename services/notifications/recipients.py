@@ -14,6 +14,7 @@ from services.contracts import directory as d
 from services.contracts import needs as nd
 from services.contracts import spotlights as sp
 from services.contracts.envelope import Principal
+from services.notifications import supporters
 from services.runtime.errors import NotFound
 from services.runtime.rpc import RpcClient
 
@@ -150,10 +151,19 @@ class Resolver:
             affected = {need.organisation.id} | {s.organisation.id for s in need.supporters}
             acting_org = data.get("organisation_id")
             orgs: set[str]
+            count: int | None = None
             if event_type == "need.support_withdrawn":
                 # the withdrawing Kommune no longer supports it; tell the reporting Kommune
                 orgs = {need.organisation.id}
-            elif event_type in ("need.supported", "need.solution_added"):
+            elif event_type == "need.supported":
+                count = supporters.affected_count(
+                    need.organisation.id,
+                    [(s.at, s.organisation.id) for s in need.supporters],
+                    acting_org or "",
+                )
+                told = affected if supporters.supporters_told(count) else {need.organisation.id}
+                orgs = told - {acting_org}
+            elif event_type == "need.solution_added":
                 orgs = affected - {acting_org}
             else:
                 orgs = affected
@@ -161,6 +171,8 @@ class Resolver:
                 "title": need.title,
                 "status_label": nd.STATUS_LABELS.get(data.get("status", ""), ""),
             }
+            if event_type == "need.supported" and count is not None and count > supporters.TELL_EACH_UP_TO:
+                ctx["count"] = count
             if acting_org:
                 ctx["org"] = await self._org_name(acting_org)
             people = [p for p in await self.people_of(orgs) if p.id != actor]

@@ -12,7 +12,7 @@ import msgspec
 from services.contracts.envelope import Event
 from services.notifications.digests import Digests
 from tests.conftest import Stack
-from tests.e2e.needs_support import kommune, report
+from tests.e2e.needs_support import KOMMUNEN, kommune, report
 
 MAGDEBURG, HALLE, DESSAU, SALZWEDEL = "15003", "15002", "15001", "15081455"
 
@@ -24,6 +24,11 @@ async def inbox(client: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]
             return list(body["items"])
         await asyncio.sleep(0.1)
     return []
+
+
+async def org_name(client: httpx.AsyncClient) -> str:
+    me: dict[str, Any] = (await client.get("/api/v1/me")).json()
+    return str(me["organisation"]["name"])
 
 
 async def wait_inbox(client: httpx.AsyncClient, count: int) -> list[dict[str, Any]]:
@@ -95,6 +100,32 @@ class TestFanOut:
         a_day_later = tomorrow_7am + timedelta(days=1)
         again = Digests(digests.repo, public_url="x", sender="x", clock=lambda: a_day_later)
         assert await again.run_once() == 0, "never empty"
+
+    async def test_supporters_hear_of_each_new_one_up_to_ten_kommunen_the_reporter_of_all(
+        self, stack: Stack
+    ) -> None:
+        reporter = await stack.login(kommune(KOMMUNEN[0]))
+        need = await report(reporter, "Digitale Bauakte")
+        first, *others = [await stack.login(kommune(ags)) for ags in KOMMUNEN[1:12]]
+        for client in (first, *others):
+            # one after the other: the order of marking decides the count each one brings
+            assert (await client.put(f"/api/v1/needs/{need['id']}/support")).status_code == 200
+        told_reporter = await wait_inbox(reporter, 11)
+        assert len(told_reporter) == 11, "the reporting Kommune hears of every supporter"
+        await wait_inbox(first, 8)
+        await asyncio.sleep(1.0)  # the 11th and 12th Kommune's events are handled by now
+        told_first = (await first.get("/api/v1/notifications")).json()["items"]
+        # the first supporter (2nd Kommune) hears of the 3rd to the 10th, not of the 11th and 12th
+        assert len(told_first) == 8
+        later = [await org_name(c) for c in others]
+        assert sorted(i["title"] for i in told_first) == sorted(
+            f"„Digitale Bauakte“: {name} ist auch betroffen" for name in later[:8]
+        )
+        # past ten, the count is the news; the Kommune is named in the text
+        [twelfth] = [
+            i for i in told_reporter if i["title"] == "„Digitale Bauakte“ betrifft jetzt 12 Kommunen"
+        ]
+        assert later[-1] in twelfth["body"]
 
     async def test_mark_read_and_unread_count(self, stack: Stack) -> None:
         magdeburg = await stack.login(kommune(MAGDEBURG))
