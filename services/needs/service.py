@@ -48,6 +48,8 @@ def _clean_tags(tags: list[str]) -> list[str]:
 
 SIMILAR_RECHECK_SECONDS = 5.0
 SUPPORTS_RECENT_SECONDS = 2.0
+# a need is never deleted and never changes its reporting Kommune: what a support needs of it
+REPORTER_RECENT_SECONDS = 600.0
 
 T = TypeVar("T")
 
@@ -106,6 +108,7 @@ class NeedsService:
         # own: FerretDB scans the collection for a count, so never once per keystroke
         self._supports = Coalesced(self.repo.supports_of)
         self._recent_supports: Recent[str, list[Document]] = Recent(SUPPORTS_RECENT_SECONDS)
+        self._reporters: Recent[str, str] = Recent(REPORTER_RECENT_SECONDS, max_entries=10_000)
         self._suggested: Recent[str, Document] = Recent(SIMILAR_RECHECK_SECONDS, max_entries=10_000)
         self._index_checked_at = float("-inf")
         self._support_counts: dict[str, int] | None = None
@@ -437,21 +440,27 @@ class NeedsService:
             supported=True,
         )
 
+    async def _reporter(self, need_id: str) -> str:
+        """The reporting Kommune of an existing need (NotFound otherwise)."""
+
+        async def load() -> str:
+            return str((await self._need(need_id))["organisation"]["id"])
+
+        reporter = await self._reporters.get_or_load(need_id, load)
+        if reporter is None:  # load raises for an unknown need; this is for the type checker
+            raise NotFound("Diesen Bedarf gibt es nicht.")
+        return reporter
+
     async def support(self, who: Principal, req: c.Support) -> c.SupportResult:
-        need = await self._need(req.id)
+        reporter = await self._reporter(req.id)
         org = await self.directory.kommune_of(who)
         comment = req.comment.strip() if req.comment and req.comment.strip() else None
-        existing = await self.repo.support(req.id, org["id"])
-        if existing is not None:
-            if not existing.get("reporter") and comment is not None and comment != existing.get("comment"):
-                await self.repo.update_support_comment(req.id, org["id"], comment)
-            return await self._result(req.id, org)
         event = outbox_entry(
             c.EVENT_NEED_SUPPORTED,
             c.NeedSupported(
                 need_id=req.id,
                 organisation_id=org["id"],
-                reporting_organisation_id=need["organisation"]["id"],
+                reporting_organisation_id=reporter,
                 by=who.person_id,
             ),
             subject=f"needs/{req.id}",
@@ -466,10 +475,16 @@ class NeedsService:
             "reporter": False,
             "outbox": [event],
         }
-        # one document per Kommune and need: a concurrent second click loses the race on _id
+        # One document per Kommune and need, written without looking first: a new mark (the
+        # usual case) is one insert; a second click, or the reporting Kommune's own, loses on _id.
         self._support_counts = None
         if await self.repo.insert_support(doc):
             self.on_outbox(self.repo.supports, doc["_id"], [event])
+            return await self._result(req.id, org)
+        existing = await self.repo.support(req.id, org["id"])
+        if existing is not None and not existing.get("reporter"):
+            if comment is not None and comment != existing.get("comment"):
+                await self.repo.update_support_comment(req.id, org["id"], comment)
         return await self._result(req.id, org)
 
     async def withdraw_support(self, who: Principal, need_id: str) -> None:

@@ -46,6 +46,11 @@ class TestReportAndSupport:
         detail = (await halle.get(f"/api/v1/needs/{need['id']}")).json()
         assert [s["organisation"]["id"] for s in detail["supporters"]] == ["15003", "15002"]
         assert detail["supporters"][1]["comment"] == "Bei uns auch dringend" and detail["supported_by_me"]
+        # marking again with a new comment keeps the one support and takes the new words
+        changed = await halle.put(f"/api/v1/needs/{need['id']}/support", json={"comment": "Sehr dringend"})
+        assert changed.status_code == 200 and changed.json()["supporter_count"] == 2
+        detail = (await halle.get(f"/api/v1/needs/{need['id']}")).json()
+        assert [s["comment"] for s in detail["supporters"]][1:] == ["Sehr dringend"]
 
         assert (await halle.delete(f"/api/v1/needs/{need['id']}/support")).status_code == 204
         assert (await halle.delete(f"/api/v1/needs/{need['id']}/support")).status_code == 204
