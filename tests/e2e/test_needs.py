@@ -6,9 +6,11 @@ import asyncio
 
 import pytest
 
+from services.directory.cli import import_organisations
 from services.runtime import mongo
 from tests.conftest import Stack
 from tests.e2e.needs_support import KOMMUNEN, POPULATION, kommune, report
+from tests.support.register import REGISTER, needs_register, register_rows
 
 
 async def documents(stack: Stack, collection: str) -> int:
@@ -68,6 +70,34 @@ class TestReportAndSupport:
         assert detail["supporter_count"] == 21, "20 supporters plus the reporting Kommune"
         assert len({s["organisation"]["id"] for s in detail["supporters"]}) == 21
         assert detail["affected_inhabitants"] == sum(POPULATION[a] for a in KOMMUNEN[:21])
+
+    @needs_register
+    async def test_a_kommune_imported_after_the_service_read_all_can_mark_at_once(self, stack: Stack) -> None:
+        need = await report(await stack.login(kommune("15003")), "Ratsinformationssystem")
+        # the needs service reads all organisations with this first mark and keeps them
+        assert (
+            await (await stack.login(kommune("15002"))).put(f"/api/v1/needs/{need['id']}/support")
+        ).status_code == 200
+        await import_organisations(stack.settings, REGISTER)
+        row = next(r for r in register_rows() if r["kind"] == "Gemeinde" and r["ags"] not in POPULATION)
+        ministry = await stack.login()
+        created = await ministry.post(
+            "/api/v1/people",
+            json={
+                "email": "neu@gdst.example",
+                "name": "Neu",
+                "organisation_id": row["ags"],
+                "roles": ["member"],
+                "password": "neu-im-register-123",
+            },
+        )
+        assert created.status_code == 201, created.text
+        newcomer = await stack.login("neu@gdst.example", "neu-im-register-123")
+        marked = await newcomer.put(f"/api/v1/needs/{need['id']}/support")
+        assert marked.status_code == 200, marked.text
+        detail = (await newcomer.get(f"/api/v1/needs/{need['id']}")).json()
+        assert [s["organisation"]["name"] for s in detail["supporters"]][-1] == row["name"]
+        assert detail["supporter_count"] == 3
 
     async def test_reporting_kommune_cannot_withdraw_and_others_cannot_touch_its_support(
         self, stack: Stack

@@ -5,10 +5,8 @@ stated once, and every fact published as a versioned CloudEvent."""
 from __future__ import annotations
 
 import asyncio
-import csv
 from collections import Counter
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -19,20 +17,9 @@ from services.contracts.envelope import Event
 from services.directory.cli import import_organisations
 from tests.conftest import Stack
 from tests.e2e.surveys_support import GOOD_ANSWERS, definition, kommune, published
+from tests.support.register import REGISTER, needs_register, register_rows
 
-# the official register lies in shared/ beside the repository (README, "import-organisations")
-_CANDIDATES = [
-    Path(__file__).resolve().parents[3] / "shared" / "data" / "sachsen-anhalt-gebiete.csv",
-    Path("/work/shared/data/sachsen-anhalt-gebiete.csv"),
-]
-REGISTER = next((p for p in _CANDIDATES if p.exists()), _CANDIDATES[0])
 PASSWORD = "umfrage-test-123"
-needs_register = pytest.mark.skipif(not REGISTER.exists(), reason=f"{REGISTER} is missing")
-
-
-def register_rows() -> list[dict[str, str]]:
-    with REGISTER.open(encoding="utf-8-sig") as handle:
-        return list(csv.DictReader(handle))
 
 
 async def survey_events(stack: Stack, types: set[str], settle: float = 1.5) -> list[Event]:
