@@ -16,6 +16,7 @@ from services.contracts import spotlights as sp
 from services.contracts.envelope import Principal
 from services.notifications import supporters
 from services.runtime.errors import NotFound
+from services.runtime.recent import Recent
 from services.runtime.rpc import RpcClient
 
 ME = Principal.for_service("notifications")
@@ -40,9 +41,17 @@ def _local_date(value: str) -> str:
     return datetime.fromisoformat(value).astimezone(BERLIN).strftime("%d.%m.%Y, %H:%M Uhr")
 
 
+# How long a burst of "betrifft uns auch" on one need shares a read of the need and of the
+# people told (a Kommune's people change by invitation, a need's title rarely; a supporter that
+# is not in the shared read yet makes its own event read again)
+SUPPORT_BURST_SECONDS = 2.0
+
+
 class Resolver:
     def __init__(self, rpc: RpcClient) -> None:
         self.rpc = rpc
+        self._recent_needs: Recent[str, nd.Need] = Recent(SUPPORT_BURST_SECONDS)
+        self._recent_people: Recent[tuple[str, ...], list[Person]] = Recent(SUPPORT_BURST_SECONDS)
 
     async def people_of(self, organisation_ids: set[str]) -> list[Person]:
         if not organisation_ids:
@@ -144,25 +153,47 @@ class Resolver:
             # the thing is gone (deleted before delivery): nobody left to tell
             return Audience()
 
+    async def _supported(self, data: dict[str, Any]) -> Audience:
+        """A "betrifft uns auch" (supporters.py decides who hears of it). The events of a burst
+        (218 Kommunen at once) share one read of the need and of the people told, where each
+        read the need with all its supporters and asked the directory for names and people,
+        competing with the marks still being made."""
+        need_id, acting_org = data["need_id"], data.get("organisation_id") or ""
+        need = self._recent_needs.get(need_id)
+        if need is None or not any(s.organisation.id == acting_org for s in need.supporters):
+            # read after the support was written, or never: this event's support is in it
+            need = await self._need(need_id)
+            self._recent_needs.put(need_id, need)
+        reporter = need.organisation.id
+        count = supporters.affected_count(
+            reporter, [(s.at, s.organisation.id) for s in need.supporters], acting_org
+        )
+        if supporters.supporters_told(count):
+            orgs = {reporter} | {s.organisation.id for s in need.supporters}
+        else:
+            orgs = {reporter}
+        orgs.discard(acting_org)
+        ctx: dict[str, Any] = {"title": need.title}
+        if count is not None and count > supporters.TELL_EACH_UP_TO:
+            ctx["count"] = count
+        named = [s.organisation.name for s in need.supporters if s.organisation.id == acting_org]
+        ctx["org"] = named[0] if named else await self._org_name(acting_org)
+        key = tuple(sorted(orgs))
+        people = await self._recent_people.get_or_load(key, lambda: self.people_of(orgs))
+        return Audience([p for p in people or [] if p.id != data.get("by")], ctx)
+
     async def _resolve(self, event_type: str, data: dict[str, Any]) -> Audience:
         actor = data.get("by")
+        if event_type == "need.supported":
+            return await self._supported(data)
         if event_type.startswith("need."):
             need = await self._need(data["need_id"])
             affected = {need.organisation.id} | {s.organisation.id for s in need.supporters}
             acting_org = data.get("organisation_id")
             orgs: set[str]
-            count: int | None = None
             if event_type == "need.support_withdrawn":
                 # the withdrawing Kommune no longer supports it; tell the reporting Kommune
                 orgs = {need.organisation.id}
-            elif event_type == "need.supported":
-                count = supporters.affected_count(
-                    need.organisation.id,
-                    [(s.at, s.organisation.id) for s in need.supporters],
-                    acting_org or "",
-                )
-                told = affected if supporters.supporters_told(count) else {need.organisation.id}
-                orgs = told - {acting_org}
             elif event_type == "need.solution_added":
                 orgs = affected - {acting_org}
             else:
@@ -171,8 +202,6 @@ class Resolver:
                 "title": need.title,
                 "status_label": nd.STATUS_LABELS.get(data.get("status", ""), ""),
             }
-            if event_type == "need.supported" and count is not None and count > supporters.TELL_EACH_UP_TO:
-                ctx["count"] = count
             if acting_org:
                 ctx["org"] = await self._org_name(acting_org)
             people = [p for p in await self.people_of(orgs) if p.id != actor]
