@@ -50,7 +50,8 @@ async def start(settings: Settings) -> ServiceProcess:
     await retry("token bucket", tokens.open)
     svc.token_bucket = tokens
     # the directory forgets a person like every other service: through its privacy consumer
-    _, export = await privacy.join(proc, PRIVACY_POLICY)
+    personal, export = await privacy.join(proc, PRIVACY_POLICY)
+    personal.on_erased.append(repo.people_changed)
     audit = AuditLog(proc.db)
     await audit.create_indexes()
     await proc.consume(audit.durable, audit.event_types, audit)

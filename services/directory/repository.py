@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,9 +13,24 @@ from pymongo.errors import DuplicateKeyError
 
 from services.contracts.directory import Organisation
 from services.runtime.mongo import AsyncDatabase, Document, GroupFind, by_ids, from_doc, to_doc
-from services.runtime.recent import Recent
 
-PEOPLE_SNAPSHOT_SECONDS = 5.0
+# Every person (without password hashes) is held in memory, because FerretDB answers a filter on
+# `organisation_id` by reading every person and the notifications service asks for the people of
+# Kommunen for nearly every event. The copy stays as long as the people's version (one small
+# document, raised after every change to a person) stays: asked for after PEOPLE_CHECK_SECONDS,
+# one `_id` lookup instead of reading 2,000 people (which a burst of "betrifft uns auch" waited
+# for every 5 seconds). Read again after PEOPLE_REREAD_SECONDS whatever the version says (a
+# change whose raise was lost in a crash).
+PEOPLE_CHECK_SECONDS = 5.0
+PEOPLE_REREAD_SECONDS = 300.0
+
+
+@dataclass
+class _People:
+    docs: list[Document]
+    version: int
+    checked_until: float
+    read_until: float
 
 
 class DirectoryRepository:
@@ -29,7 +46,10 @@ class DirectoryRepository:
         self.login_failures = db["login_failures"]  # _id: normalised email
         # a removal's event needs a home until it is published: one tombstone per removal
         self.memberships_removed = db["memberships_removed"]
-        self._people_snapshot: Recent[str, list[Document]] = Recent(PEOPLE_SNAPSHOT_SECONDS, max_entries=1)
+        self.people_version = db["people_version"]  # one document: {_id: "people", version}
+        self._people: _People | None = None
+        self._people_reading = asyncio.Lock()
+        self.people_check_seconds = PEOPLE_CHECK_SECONDS
         # every API client's first request asks for its token; at once, they share a lookup
         self._token_lookups = GroupFind(self.tokens)
         # every "betrifft uns auch" asks for the caller's Kommune: at once, they share a lookup
@@ -81,17 +101,33 @@ class DirectoryRepository:
         return [d for d in await self._all_people() if d.get("active")]
 
     async def _all_people(self) -> list[Document]:
-        """Every person without password hash, read at most once per PEOPLE_SNAPSHOT_SECONDS.
+        """Every person without password hash (see PEOPLE_CHECK_SECONDS). This instance's own
+        changes show at once; another instance's after the next check."""
+        held = self._people
+        if held is not None and time.monotonic() < held.checked_until:
+            return held.docs
+        async with self._people_reading:  # the callers of a burst share one check
+            held = self._people
+            now = time.monotonic()
+            if held is not None and now < held.checked_until:
+                return held.docs
+            found = await self.people_version.find_one({"_id": "people"})
+            version = int(found["version"]) if found else 0
+            if held is not None and held.version == version and now < held.read_until:
+                held.checked_until = now + self.people_check_seconds
+                return held.docs
+            # the version is read before the people: a change in between reads them again next time
+            docs = await self.people.find({}, {"password_hash": 0, "outbox": 0}).to_list(None)
+            self._people = _People(
+                docs, version, now + self.people_check_seconds, now + PEOPLE_REREAD_SECONDS
+            )
+            return docs
 
-        The notification service asks for the people of Kommunen for nearly every event, and
-        FerretDB answers a filter on `organisation_id` by reading every person: 218 Kommunen
-        marking a need meant 218 reads of all people, which kept the database busy for a minute.
-        This instance's own changes to people show at once; another instance's within the
-        snapshot's time."""
-        found = await self._people_snapshot.get_or_load(
-            "all", lambda: self.people.find({}, {"password_hash": 0, "outbox": 0}).to_list(None)
-        )
-        return found or []
+    async def people_changed(self) -> None:
+        """After every change to a person, by any instance: the copies of all instances are stale."""
+        self._people = None
+        await self.people_version.update_one({"_id": "people"}, {"$inc": {"version": 1}}, upsert=True)
+        self._people = None
 
     async def organisations_by_ids(self, ids: list[str]) -> dict[str, Organisation]:
         # the hot callers ask for one (the caller's Kommune on every "betrifft uns auch"), many at
@@ -119,14 +155,14 @@ class DirectoryRepository:
 
     async def insert_person(self, doc: Document) -> None:
         await self.people.insert_one(doc)
-        self._people_snapshot.drop("all")
+        await self.people_changed()
 
     async def set_password(self, person_id: str, password_hash: str, outbox: list[Document]) -> None:
         update: Document = {"$set": {"password_hash": password_hash, "active": True}}
         if outbox:
             update["$push"] = {"outbox": {"$each": outbox}}
         await self.people.update_one({"_id": person_id}, update)
-        self._people_snapshot.drop("all")  # active now
+        await self.people_changed()  # active now
 
     async def mark_deleted(self, person_id: str, changes: Document, outbox: list[Document]) -> None:
         """The login ends with this one write, and the event that makes every service forget
@@ -134,7 +170,7 @@ class DirectoryRepository:
         await self.people.update_one(
             {"_id": person_id}, {"$set": changes, "$push": {"outbox": {"$each": outbox}}}
         )
-        self._people_snapshot.drop("all")
+        await self.people_changed()
         # tokens carry their principal and are honoured without reading the person: they end
         # here, with the login, not later with the erasure the event causes
         await self.tokens.delete_many({"person_id": person_id})

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,6 +136,8 @@ class PersonalData:
         # little later catches it
         self.second_pass_after = second_pass_after
         self._later: set[asyncio.Task[None]] = set()
+        # called after an erasure changed something (the directory's copy of all people is stale)
+        self.on_erased: list[Callable[[], Awaitable[None]]] = []
 
     async def _collections(self) -> list[str]:
         names = await self.db.list_collection_names()
@@ -200,6 +202,9 @@ class PersonalData:
                     await collection.replace_one({"_id": doc["_id"]}, body)
             if doomed:
                 await collection.delete_many({"_id": {"$in": doomed}})
+        if changed:
+            for hook in self.on_erased:
+                await hook()
         log.info(
             "personal data erased",
             extra={"service": self.policy.service, "pseudonym": deleted.pseudonym, "documents": changed},
