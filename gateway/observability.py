@@ -23,6 +23,37 @@ log = logging.getLogger("gateway.access")
 _HEADER = telemetry.REQUEST_ID_HEADER.lower().encode()
 
 
+_INCOMING = frozenset(
+    {b"traceparent", b"tracestate", b"baggage", telemetry.REQUEST_ID_HEADER.lower().encode()}
+)
+
+
+class _Series:
+    """The labelled children of the two request metrics for one route, method and status:
+    looked up once (prometheus_client takes a lock and builds the label tuple per lookup)."""
+
+    __slots__ = ("count", "seconds")
+
+    def __init__(self, route: str, method: str, status: int) -> None:
+        self.count = metrics.HTTP_REQUESTS.labels(route, method, str(status))
+        self.seconds = metrics.HTTP_SECONDS.labels(route, method)
+
+    def observe(self, elapsed: float) -> None:
+        self.count.inc()
+        self.seconds.observe(elapsed)
+
+
+# route templates, methods and statuses are few: the key space is bounded by the app's routes
+_known: dict[tuple[str, str, int], _Series] = {}
+
+
+def _series(route: str, method: str, status: int) -> _Series:
+    found = _known.get((route, method, status))
+    if found is None:
+        found = _known[(route, method, status)] = _Series(route, method, status)
+    return found
+
+
 class ObservabilityMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -31,7 +62,8 @@ class ObservabilityMiddleware:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        # only what the trace context and the request id are made from (ASGI names are lower case)
+        headers = {k.decode(): v.decode("latin-1") for k, v in scope.get("headers", ()) if k in _INCOMING}
         route = scope.get("path_template") or "unrouted"
         method = scope.get("method", "GET")
         status = 500
@@ -57,8 +89,7 @@ class ObservabilityMiddleware:
             finally:
                 elapsed = time.monotonic() - started
                 span.set_attribute("http.response.status_code", status)
-                metrics.HTTP_REQUESTS.labels(route, method, str(status)).inc()
-                metrics.HTTP_SECONDS.labels(route, method).observe(elapsed)
+                _series(route, method, status).observe(elapsed)
                 # the route's template, never the raw path: paths carry secrets (an invitation
                 # token, a calendar feed token) that must not reach the logs
                 log.info(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +23,7 @@ from pymongo.errors import BulkWriteError
 
 from services.contracts.envelope import Event
 from services.contracts.names import Names
-from services.runtime import telemetry
+from services.runtime import ids, telemetry
 from services.runtime.lifecycle import cancel
 from services.runtime.mongo import AsyncCollection, Document
 
@@ -42,7 +41,7 @@ def ignore_outbox(collection: AsyncCollection[Document], doc_id: Any, entries: l
 
 
 def new_event_id() -> str:
-    return uuid.uuid4().hex
+    return ids.new_id()
 
 
 def outbox_entry(

@@ -17,7 +17,6 @@ import functools
 import logging
 import os
 import re
-import uuid
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 
@@ -27,6 +26,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, Sampler
 from opentelemetry.trace import Span, SpanKind
+
+from services.runtime import ids
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ def accept_request_id(value: str | None) -> str:
     """The caller's request id if it is a sane one, else a new one."""
     if value and _REQUEST_ID.match(value):
         return value
-    return uuid.uuid4().hex
+    return ids.new_id()
 
 
 def outgoing_headers() -> dict[str, str]:
