@@ -44,7 +44,10 @@ class Connection:
         await self.nc.close()
 
 
-async def connect(url: str, name: str, credentials: tuple[str, str] | None = None) -> Connection:
+async def connect(
+    url: str, name: str, credentials: tuple[str, str] | None = None, *, echo: bool = True
+) -> Connection:
+    """`echo=False`: what this connection publishes never reaches its own subscriptions."""
     holder: list[Connection] = []
 
     async def disconnected() -> None:
@@ -83,6 +86,7 @@ async def connect(url: str, name: str, credentials: tuple[str, str] | None = Non
         error_cb=error,
         # buffer publishes made while reconnecting instead of failing them at once
         pending_size=8 * 1024 * 1024,
+        no_echo=not echo,
     )
     conn = Connection(nc)
     holder.append(conn)

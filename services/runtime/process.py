@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from services.contracts.common import Empty, Health
 from services.contracts.envelope import Principal
@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 
 class ServiceProcess:
+    # whether what this process publishes reaches its own subscriptions (see natsconn.connect)
+    echo: ClassVar[bool] = True
+
     def __init__(self, settings: Settings, service: str, conn: Connection) -> None:
         self.settings = settings
         self.service = service
@@ -49,7 +52,10 @@ class ServiceProcess:
         async def attempt() -> None:
             holder.append(
                 await connect(
-                    settings.nats_url, f"{settings.namespace}-{service}", settings.nats_credentials(service)
+                    settings.nats_url,
+                    f"{settings.namespace}-{service}",
+                    settings.nats_credentials(service),
+                    echo=cls.echo,
                 )
             )
 

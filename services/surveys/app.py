@@ -7,6 +7,8 @@ and one micro service with all their endpoints.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from services.runtime import privacy
 from services.runtime.process import ServiceProcess
 from services.runtime.settings import Settings
@@ -20,6 +22,9 @@ class SurveysProcess(ServiceProcess):
     """The service process plus the parts' background work, stopped after the endpoints are
     drained (a ballot still being handled publishes its live result) and before the consumers."""
 
+    # each instance follows the ballot.cast events on core NATS for its live counts (polls/app.py);
+    # the events of its own ballots, held already, stay away instead of coming back to be dropped
+    echo: ClassVar[bool] = False
     polls: polls.PollsPart
     questionnaires: questionnaires.QuestionnairesPart
     spotlights: spotlights.SpotlightsPart

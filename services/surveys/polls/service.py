@@ -83,8 +83,6 @@ def is_moderator(who: Principal) -> bool:
 # (a third of its CPU during a vote when it ran every 5 s, docs/performance.md #48), is the
 # safety net for what no event brought: NATS away for a moment, a ballot deleted.
 LIVE_RELOAD_SECONDS = 60.0
-# event ids of ballots this instance stored, remembered until their event comes back to it
-OWN_EVENTS_KEPT = 20_000
 # held ballots of a poll nobody has voted in or counted live for this long are let go: an open
 # poll keeps its ballots in memory only while it is busy (each bench round left 2,000 behind)
 LIVE_IDLE_SECONDS = 60.0
@@ -165,8 +163,6 @@ class PollsService:
         self.on_ballots_changed: Notify = lambda poll_id: None
         # live counts: the ballots of open polls held in memory (see live_results)
         self._live: dict[str, _LiveBallots] = {}
-        # ids of the ballot.cast events of ballots stored here, oldest first (see seen_ballot)
-        self._own_events: dict[str, None] = {}
 
     # topics ------------------------------------------------------------------------------
 
@@ -500,9 +496,6 @@ class PollsService:
         held = self._live.get(doc["_id"])
         if held is not None:
             held.put(ballot)
-            self._own_events[cast_event["id"]] = None
-            if len(self._own_events) > OWN_EVENTS_KEPT:
-                del self._own_events[next(iter(self._own_events))]
         self.on_outbox(self.repo.ballots, ballot["_id"], [cast_event])
         self.on_ballots_changed(doc["_id"])
         return c.Ballot(
@@ -563,10 +556,8 @@ class PollsService:
 
     async def seen_ballot(self, event_id: str, poll_id: str, voter: str) -> None:
         """A ballot.cast event: a ballot stored by another instance joins this one's live count
-        of the poll (if it holds one), and the count is published again."""
-        if event_id in self._own_events:
-            del self._own_events[event_id]
-            return  # stored here, held already
+        of the poll (if it holds one), and the count is published again. The events of this
+        instance's own ballots do not come here (its connection does not echo)."""
         if poll_id not in self._live:
             return  # a later live count reads all of the poll's ballots anyway
         stored = await self.repo.stored_ballot(poll_id, voter)
