@@ -45,7 +45,7 @@ from gateway.auth import csrf_guard
 from gateway.middleware import EdgeMiddleware, security_headers
 from gateway.observability import ObservabilityMiddleware, metrics_endpoint
 from gateway.openapi import document_problems
-from gateway.principals import TokenBucketReader, decode_forget
+from gateway.principals import TokenBucketReader, TokenReplica, decode_forget
 from gateway.problems import DETAILS, handle
 from gateway.sessions import SessionStore
 from gateway.state import Gateway
@@ -88,6 +88,7 @@ def _forgetter(gateway: Gateway) -> Callable[[Msg], Awaitable[None]]:
         person_id = decode_forget(msg.data)
         if person_id:
             gateway.tokens.forget_person(person_id)
+            gateway.token_bucket.forget_person(person_id)
 
     return forget
 
@@ -165,13 +166,22 @@ def create_app(
             rpc=RpcClient(conn.nc, settings.names, settings.rpc_timeout, edge=True),
             sessions=sessions,
             required_services=required_services,
-            token_bucket=TokenBucketReader(conn.nc.jetstream(timeout=2.0), settings.names.token_bucket),
+            token_bucket=TokenBucketReader(
+                conn.nc.jetstream(timeout=2.0),
+                settings.names.token_bucket,
+                TokenReplica(conn.nc.jetstream(timeout=2.0), settings.names.token_bucket),
+            ),
         )
         gateway: Gateway = app.state.gateway
         forget_sub = await conn.nc.subscribe(settings.names.principal_changes, cb=_forgetter(gateway))
+        replica = gateway.token_bucket.replica
+        if replica is not None:
+            replica.start()
         try:
             yield
         finally:
+            if replica is not None:
+                await replica.stop()
             with contextlib.suppress(Exception):
                 await forget_sub.unsubscribe()
             if owned:

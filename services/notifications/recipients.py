@@ -177,7 +177,10 @@ class Resolver:
         if count is not None and count > supporters.TELL_EACH_UP_TO:
             ctx["count"] = count
         named = [s.organisation.name for s in need.supporters if s.organisation.id == acting_org]
-        ctx["org"] = named[0] if named else await self._org_name(acting_org)
+        if named:
+            ctx["org"] = named[0]
+        elif acting_org:  # withdrawn since (or no Kommune named): asked for by its id
+            ctx["org"] = await self._org_name(acting_org)
         key = tuple(sorted(orgs))
         people = await self._recent_people.get_or_load(key, lambda: self.people_of(orgs))
         return Audience([p for p in people or [] if p.id != data.get("by")], ctx)

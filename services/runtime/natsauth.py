@@ -44,7 +44,8 @@ EXTRA_SUBSCRIBE: Mapping[str, tuple[str, ...]] = {
     "surveys": ("{ns}.events.ballot.cast",),
 }
 
-_JETSTREAM = ("$JS.API.>", "$JS.ACK.>", "$KV.>")
+# `$JS.FC.>`: the flow-control answers of a watch (the gateway's copy of the token bucket)
+_JETSTREAM = ("$JS.API.>", "$JS.ACK.>", "$JS.FC.>", "$KV.>")
 
 
 def permissions(kind: str, namespace: str = "*") -> dict[str, Any]:
