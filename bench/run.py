@@ -254,10 +254,10 @@ def ceilings(results: dict[str, Any]) -> dict[str, dict[str, float]]:
     inserts and finds the services make of them;
     one JetStream publish per event, since every fact is an event there; and for the page, the
     rendering of its HTML with the gateway's template. A bearer token the gateway has not seen
-    is read from the token bucket, and a page's session from the session bucket: one NATS KV
-    direct get each (`kv_get`; without that figure, as before the token bucket: a hop and a
-    lookup for the token, a hop for the session). The scenarios use each voter's and each
-    Kommune's token for the first time in the round. With both cores
+    is found in its copy of the token bucket, in memory (#54; before it, one NATS KV direct get,
+    `kv_get`, and before the bucket a hop and a lookup), and a page's session is read from the
+    session bucket, one direct get (without that figure, a hop). The scenarios use each voter's
+    and each Kommune's token for the first time in the round. With both cores
     doing nothing else, the rate cannot exceed cores / CPU per unit; with 64 requests in flight
     the mean latency cannot fall below 64 / rate (Little's law), per request of the unit.
     Still generous: the generator's CPU, JSON bodies, the platform's checks, the survey's locks,
@@ -284,10 +284,8 @@ def ceilings(results: dict[str, Any]) -> dict[str, dict[str, float]]:
     # first ballots (and supports) arriving together share inserts (GroupInsert) and lookups by
     # _id share finds (GroupFind), so each needs only its share of one; the survey's operations
     # are counted as lone ones. Results without these figures count lone ones.
-    grouped_insert, grouped_find = cost("db_insert_grouped"), cost("db_find_grouped")
+    grouped_insert = cost("db_insert_grouped")
     ballot_insert = grouped_insert if grouped_insert == grouped_insert else insert
-    token_find = grouped_find if grouped_find == grouped_find else find
-    grouped_lookup = token_find
     find_r, insert_r, update_r = (
         cost("db_find_response"),
         cost("db_insert_response"),
@@ -295,8 +293,8 @@ def ceilings(results: dict[str, Any]) -> dict[str, dict[str, float]]:
     )
     render = cost("render_page")
     kv_get = cost("kv_get")
-    # a token new to the gateway: read from the token bucket (before it: asked of the directory)
-    token = kv_get if kv_get == kv_get else fwd + token_find
+    # a token new to the gateway: in its copy of the token bucket (a dictionary lookup)
+    token = 0.0
     session = kv_get if kv_get == kv_get else fwd
     paths = {
         # the token; the service call with the ballot's share of a grouped insert; its event
@@ -307,10 +305,11 @@ def ceilings(results: dict[str, Any]) -> dict[str, dict[str, float]]:
         # the session (NATS KV), the survey with the response (a call and the response read),
         # the unread badge every page shows (a call), the HTML
         "page": session + (fwd + find_r) + fwd + render,
-        # the token; the needs call with the need and the existing-support lookups, the caller's
-        # Kommune from the directory (a call and a lookup), the insert and the event; 218 at once
-        # share their lookups and inserts as ballots do (#53)
-        "support": token + fwd + 2 * grouped_lookup + (fwd + grouped_lookup) + ballot_insert + event,
+        # the token; the needs call with the support's insert (218 at once share inserts as
+        # ballots do, #53) and its event; the need's reporting Kommune and the caller's Kommune
+        # are held by the service (#55), an existing support is only looked up after its insert
+        # failed
+        "support": token + fwd + ballot_insert + event,
         # one request, the found needs read by _id (5)
         "similar": fwd + 5 * find,
     }
