@@ -41,7 +41,7 @@ from gateway.api.privacy import PrivacyController
 from gateway.api.session import SessionController, TokenController
 from gateway.api.spotlights import SpotlightController
 from gateway.api.surveys import SurveyController
-from gateway.auth import csrf_guard
+from gateway.auth import check_csrf
 from gateway.middleware import EdgeMiddleware, security_headers
 from gateway.observability import ObservabilityMiddleware, metrics_endpoint
 from gateway.openapi import document_problems
@@ -91,6 +91,12 @@ def _forgetter(gateway: Gateway) -> Callable[[Msg], Awaitable[None]]:
             gateway.token_bucket.forget_person(person_id)
 
     return forget
+
+
+async def before_handler(request: Request[Any, Any, Any]) -> None:
+    """What every request passes before its handler: the session's CSRF token, then JSON bodies."""
+    await check_csrf(request)
+    await require_json(request)
 
 
 async def require_json(request: Request[Any, Any, Any]) -> None:
@@ -232,8 +238,7 @@ def create_app(
         middleware=[ObservabilityMiddleware, EdgeMiddleware],
         before_send=[security_headers],
         exception_handlers={Exception: handle},
-        before_request=require_json,
-        guards=[csrf_guard],
+        before_request=before_handler,
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(template_environment())),
         openapi_config=OpenAPIConfig(
             title="GDST-Plattform API",

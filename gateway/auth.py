@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
-from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
 
 from gateway import i18n
 from gateway.principals import encode_forget
@@ -117,8 +115,10 @@ CSRF_EXPIRED = "Das Formular ist abgelaufen oder der CSRF-Token fehlt. Bitte lad
 FORM_MEDIA = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-async def csrf_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """App-wide guard: every state-changing request made with a session cookie carries that
+async def check_csrf(connection: Request[Any, Any, Any]) -> None:
+    """App-wide check before every handler (`before_request` in app.py; as a Litestar guard it
+    cost a copy of the route handler per request): every state-changing request made with a
+    session cookie carries that
     session's CSRF token (header `X-CSRF-Token`, or the form field `csrf_token`), whatever the
     handler does, so a page or endpoint added later cannot forget it. Bearer tokens need none (a
     browser never sends them on its own); requests without a session are checked by the few
@@ -126,9 +126,9 @@ async def csrf_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
 
     A handler may opt out with `opt={CSRF_EXEMPT: True}`: only the JSON login, which replaces
     whatever session the client had and cannot be sent cross-site (JSON only, see app.py)."""
-    if connection.scope.get("method", "GET") in SAFE_METHODS or not isinstance(connection, Request):
+    if connection.scope.get("method", "GET") in SAFE_METHODS:
         return
-    if handler.opt.get(CSRF_EXEMPT):
+    if connection.route_handler.opt.get(CSRF_EXEMPT):
         return
     auth = await resolve(connection)
     if auth.via != "session" or auth.session is None:
