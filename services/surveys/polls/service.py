@@ -84,8 +84,9 @@ def is_moderator(who: Principal) -> bool:
 # safety net for what no event brought: NATS away for a moment, a ballot deleted.
 LIVE_RELOAD_SECONDS = 60.0
 # held ballots of a poll nobody has voted in or counted live for this long are let go: an open
-# poll keeps its ballots in memory only while it is busy (each bench round left 2,000 behind)
-LIVE_IDLE_SECONDS = 60.0
+# poll keeps its ballots in memory only while it is busy (each bench round left 2,000 behind;
+# with rounds of ~25 s a minute still held two rounds' polls at the end of the third)
+LIVE_IDLE_SECONDS = 20.0
 
 
 class _LiveBallots:
