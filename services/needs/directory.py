@@ -9,6 +9,7 @@ from typing import Any
 from services.contracts import directory as d
 from services.contracts.envelope import Principal
 from services.runtime.errors import Forbidden
+from services.runtime.organisations import all_organisations
 from services.runtime.rpc import RpcClient
 
 # The Land's few hundred organisations change with a register import, a few times a year: this
@@ -72,19 +73,6 @@ class Directory:
         async with self._reading:  # the requests of a burst share one read
             if time.monotonic() < self._all_until:
                 return
-            found: dict[str, d.Organisation] = {}
-            cursor: str | None = None
-            while True:
-                page = await self.rpc.call(
-                    d.SERVICE,
-                    d.Endpoints.ORGANISATIONS_LIST,
-                    d.ListOrganisations(limit=100, cursor=cursor),
-                    d.OrganisationPage,
-                    principal=who,
-                )
-                found.update((o.id, o) for o in page.items)
-                if not page.next_cursor:
-                    break
-                cursor = page.next_cursor
+            found = {o.id: o for o in await all_organisations(self.rpc, who)}
             self._all = found
             self._all_until = time.monotonic() + ORGANISATIONS_FRESH_SECONDS

@@ -16,6 +16,7 @@ from services.contracts import spotlights as sp
 from services.contracts.envelope import Principal
 from services.notifications import supporters
 from services.runtime.errors import NotFound
+from services.runtime.organisations import all_organisations
 from services.runtime.recent import Recent
 from services.runtime.rpc import RpcClient
 
@@ -90,20 +91,7 @@ class Resolver:
             if voters == "organisation":
                 return await self.people_of({m.organisation_id for m in members.items})
             return await self.people_by_ids({m.person_id for m in members.items})
-        org_ids: set[str] = set()
-        cursor: str | None = None
-        while True:
-            page = await self.rpc.call(
-                d.SERVICE,
-                d.Endpoints.ORGANISATIONS_LIST,
-                d.ListOrganisations(limit=100, cursor=cursor),
-                d.OrganisationPage,
-                principal=ME,
-            )
-            org_ids |= {o.id for o in page.items}
-            if not page.next_cursor:
-                break
-            cursor = page.next_cursor
+        org_ids = {o.id for o in await all_organisations(self.rpc, ME)}
         return await self.people_of(org_ids)
 
     async def _org_name(self, org_id: str) -> str:

@@ -70,16 +70,16 @@ class PollsPart:
             except (msgspec.ValidationError, msgspec.DecodeError):
                 return  # not a ballot.cast of this version: nothing for the live count
             # a task each, so the lookups of a burst share one find
-            task = asyncio.create_task(self._seen_ballot(event.id, cast))
+            task = asyncio.create_task(self._seen_ballot(cast))
             self._seen.add(task)
             task.add_done_callback(self._seen.discard)
 
         self._follower = await proc.conn.nc.subscribe(proc.names.event_subject(c.EVENT_BALLOT_CAST), cb=seen)
         proc.conn.on_reconnected.append(self.service.live_events_missed)
 
-    async def _seen_ballot(self, event_id: str, cast: c.BallotCast) -> None:
+    async def _seen_ballot(self, cast: c.BallotCast) -> None:
         try:
-            await self.service.seen_ballot(event_id, cast.poll_id, cast.voter)
+            await self.service.seen_ballot(cast.poll_id, cast.voter)
         except Exception as exc:  # the next full read of the poll's ballots brings it in
             log.warning("ballot of %s seen, not read: %r", cast.poll_id, exc)
 

@@ -8,6 +8,7 @@ from services.contracts import directory as d
 from services.contracts.common import Empty
 from services.contracts.envelope import Principal
 from services.runtime.errors import NotFound
+from services.runtime.organisations import all_organisations
 from services.runtime.rpc import RpcClient
 
 # The AGs of a person are asked once per ballot otherwise; a short memory keeps a meeting's
@@ -85,20 +86,7 @@ class Directory:
 
     async def organisation_ids(self, who: Principal) -> list[tuple[str, str]]:
         """Every organisation as (id, kind), the Land included."""
-        found: list[tuple[str, str]] = []
-        cursor: str | None = None
-        while True:
-            page = await self.rpc.call(
-                d.SERVICE,
-                d.Endpoints.ORGANISATIONS_LIST,
-                d.ListOrganisations(limit=100, cursor=cursor),
-                d.OrganisationPage,
-                principal=who,
-            )
-            found += [(o.id, o.kind) for o in page.items]
-            if not page.next_cursor:
-                return found
-            cursor = page.next_cursor
+        return [(o.id, o.kind) for o in await all_organisations(self.rpc, who)]
 
     async def people_count(self) -> int:
         """Every active person on the platform (asked as the service: the list has addresses)."""

@@ -40,7 +40,8 @@ class PollsRepository:
         # a poll's voters cast at once: their first ballots share inserts (a tenth of a ballot's
         # CPU on FerretDB, docs/performance.md #42)
         self._new_ballots = GroupInsert(self.ballots)
-        # ballots other instances stored, read as their events arrive (PollsService.seen_ballot)
+        # ballots by id, among them those other instances stored, read as their events arrive
+        # (PollsService.seen_ballot)
         self._ballots_by_id = GroupFind(self.ballots, {"outbox": 0})
         # one document per claimed piece of work ("close poll p"): a unique _id settles races
         # between service instances where FerretDB's read-modify-write updates cannot
@@ -149,10 +150,7 @@ class PollsRepository:
     # ballots -----------------------------------------------------------------------------
 
     async def ballot(self, poll_id: str, voter: str) -> Document | None:
-        return await self.ballots.find_one({"_id": ballot_id(poll_id, voter)}, {"outbox": 0})
-
-    async def stored_ballot(self, poll_id: str, voter: str) -> Document | None:
-        """The same as `ballot`, read together with the other lookups made meanwhile."""
+        # read together with the other lookups made meanwhile (a burst of other instances' ballots)
         return await self._ballots_by_id.get(ballot_id(poll_id, voter))
 
     async def put_ballot(self, doc: Document, event: Callable[[bool], Document]) -> tuple[bool, Document]:

@@ -555,13 +555,13 @@ class PollsService:
             return await self.results(poll_id)
         return await self._results(doc, list(held.ballots.values()))
 
-    async def seen_ballot(self, event_id: str, poll_id: str, voter: str) -> None:
+    async def seen_ballot(self, poll_id: str, voter: str) -> None:
         """A ballot.cast event: a ballot stored by another instance joins this one's live count
         of the poll (if it holds one), and the count is published again. The events of this
         instance's own ballots do not come here (its connection does not echo)."""
         if poll_id not in self._live:
             return  # a later live count reads all of the poll's ballots anyway
-        stored = await self.repo.stored_ballot(poll_id, voter)
+        stored = await self.repo.ballot(poll_id, voter)
         held = self._live.get(poll_id)
         if stored is not None and held is not None and held.put_newer(stored):
             self.on_ballots_changed(poll_id)
