@@ -125,6 +125,7 @@ class ServiceProcess:
                 replicas=self.settings.nats_replicas,
             )
             await retry("lock bucket", locks.open)
+            self.on_stop(locks.close)
             self._locks = locks
         return self._locks
 

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from services.contracts import surveys as sc
 from services.contracts.polls import Endpoints, results_subject
 from services.directory.seed import demo_organisations
 from tests.cluster.conftest import Cluster
@@ -53,6 +54,19 @@ async def sse_results(response: httpx.Response) -> AsyncIterator[dict[str, Any]]
             event = line[6:].strip()
         elif line.startswith("data:"):
             data.append(line[5:].strip())
+
+
+async def survey_writes_per_instance(cluster: Cluster) -> dict[str, int]:
+    """How many response saves, submissions and reopenings each surveys instance has answered."""
+    stats = await instances(cluster.conn.nc, "STATS", cluster.settings.names.service_name("surveys"))
+    names = {
+        e.replace(".", "_")
+        for e in (sc.Endpoints.RESPONSE_SAVE, sc.Endpoints.RESPONSE_SUBMIT, sc.Endpoints.RESPONSE_REOPEN)
+    }
+    return {
+        s["id"]: sum(e.get("num_requests", 0) for e in s.get("endpoints") or [] if e.get("name") in names)
+        for s in stats
+    }
 
 
 class TestTwoInstances:
@@ -275,4 +289,58 @@ class TestTwoInstances:
             assert told == shown
         finally:
             for client in (ministry, *(c for _, c in members)):
+                await client.aclose()
+
+    async def test_a_response_written_on_both_instances_always_submits_the_last_save(
+        self, cluster: Cluster
+    ) -> None:
+        """An instance keeps a response's lock for a moment after writing it and then trusts its
+        own copy instead of reading it again (services/runtime/locks.py, `linger`). Saves,
+        submissions and reopenings spread over both instances: each submission without answers
+        must carry the draft saved just before it, whichever instance saved it."""
+        ministry = await cluster.login(MINISTRY)
+        kommune = [await cluster.login(MAGDEBURG, gateway=i) for i in range(2)]
+        try:
+            created = await ministry.post(
+                "/api/v1/surveys",
+                json={
+                    "title": "Wie viele IT-Stellen?",
+                    "questions": [
+                        {
+                            "id": "stellen",
+                            "kind": "number",
+                            "label": "IT-Stellen",
+                            "required": True,
+                            "max": 500,
+                        }
+                    ],
+                    "audience": {"kind": "organisations", "ids": ["15003"]},
+                    "closes_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
+                },
+            )
+            assert created.status_code == 201, created.text
+            path = f"/api/v1/surveys/{created.json()['id']}/response"
+            assert (await ministry.post(f"/api/v1/surveys/{created.json()['id']}/publish")).status_code == 200
+            before = await survey_writes_per_instance(cluster)
+            spread: dict[str, int] = {}
+            for k in range(12):
+                for i in range(2):  # two saves from either gateway, the later one counts
+                    saved = await kommune[(k + i) % 2].put(path, json={"answers": {"stellen": 10 * k + i}})
+                    assert saved.status_code == 200, saved.text
+                submitted = await kommune[k % 2].post(f"{path}/submit")
+                assert submitted.status_code == 200, submitted.text
+                assert submitted.json()["answers"] == {"stellen": 10 * k + 1}, f"round {k + 1}"
+                stored = await kommune[(k + 1) % 2].get(path)
+                assert stored.json()["state"] == "submitted" and stored.json()["answers"] == {
+                    "stellen": 10 * k + 1
+                }
+                reopened = await kommune[(k + 1) % 2].post(f"{path}/reopen")
+                assert reopened.status_code == 200 and reopened.json()["answers"] == {"stellen": 10 * k + 1}
+                after = await survey_writes_per_instance(cluster)
+                spread = {i: after[i] - before.get(i, 0) for i in after}
+                if k >= 3 and len(spread) == 2 and all(n >= 3 for n in spread.values()):
+                    break
+            assert len(spread) == 2 and all(n >= 3 for n in spread.values()), f"writes per instance: {spread}"
+        finally:
+            for client in (ministry, *kommune):
                 await client.aclose()

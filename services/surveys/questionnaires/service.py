@@ -19,7 +19,7 @@ from services.contracts import surveys as c
 from services.contracts.envelope import FieldError, Principal
 from services.runtime.errors import Conflict, Forbidden, Invalid, NotFound
 from services.runtime.events import OutboxHook, ignore_outbox, outbox_entry
-from services.runtime.locks import Locks
+from services.runtime.locks import Held, Locks
 from services.runtime.mongo import Document
 from services.runtime.recent import Recent
 from services.surveys.questionnaires import exports, progress, rules, statistics
@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 DEFAULT_CLOSING_SOON = timedelta(hours=72)
 MAX_SURVEY_DAYS = 366
 SURVEY_RECENT_SECONDS = 1.0
+# a response's lock stays with this instance that long after a write: a save is mostly followed
+# by the next save or the submission within seconds
+RESPONSE_LINGER_SECONDS = 1.0
 RACED = "Die Antwort wurde soeben von anderer Stelle gespeichert. Bitte laden Sie die Seite neu."
 
 
@@ -86,9 +89,27 @@ class QuestionnairesService:
         # on another instance shows here within this second (deadlines are exact: `closes_at`
         # is compared with the clock on every request)
         self._recent: Recent[str, Document] = Recent(SURVEY_RECENT_SECONDS)
+        # each response as this instance last wrote it, with the holding of its lock it was
+        # written under: while that holding lasts nobody else can have written the response, so
+        # the next write needs no read (the entries only need to outlive a lingering lock)
+        self._written: Recent[str, tuple[int, Document]] = Recent(4 * RESPONSE_LINGER_SECONDS + 10)
 
-    def _lock(self, rid: str) -> contextlib.AbstractAsyncContextManager[None]:
-        return self.locks.hold(f"response:{rid}")
+    def _lock(self, rid: str) -> contextlib.AbstractAsyncContextManager[Held]:
+        return self.locks.hold(f"response:{rid}", linger=RESPONSE_LINGER_SECONDS)
+
+    async def _stored(self, rid: str, held: Held) -> Document | None:
+        """The response as stored, read under its lock unless this instance wrote it last."""
+        kept = self._written.get(rid)
+        if kept is not None and kept[0] == held.since:
+            return kept[1]
+        self._written.drop(rid)
+        return await self.repo.response(rid)
+
+    def _wrote(self, rid: str, held: Held, written: Document | None) -> None:
+        if written is None:
+            self._written.drop(rid)
+        else:  # as a read returns it, without the outbox
+            self._written.put(rid, (held.since, {k: v for k, v in written.items() if k != "outbox"}))
 
     # --- views -------------------------------------------------------------------------
 
@@ -441,13 +462,15 @@ class QuestionnairesService:
         }
         # read, check and write one after the other under the lock (see __init__); the answer
         # is built from what was written, not read back
-        async with self._lock(rid):
-            stored = await self.repo.response(rid)
+        async with self._lock(rid) as held:
+            stored = await self._stored(rid, held)
             if stored is not None and stored["state"] != "draft":
                 raise Conflict(
                     "Die Antwort ist bereits eingereicht. Öffnen Sie sie erneut, um sie zu ändern."
                 )
+            self._written.drop(rid)  # until the write is known to have happened
             written = await self.repo.save_draft(rid, stored, self._base(doc, who), fields)
+            self._wrote(rid, held, written)
         if written is None:
             raise Conflict(RACED)
         return self._response_view(doc, written, who)
@@ -455,9 +478,11 @@ class QuestionnairesService:
     async def submit(self, who: Principal, req: c.SubmitResponse) -> c.Response:
         doc, rid = await self._answering(who, req.survey_id)
         saver = {"id": who.person_id, "name": await self.directory.name_of(who)}
-        async with self._lock(rid):
-            stored = await self.repo.response(rid)
+        async with self._lock(rid) as held:
+            stored = await self._stored(rid, held)
+            self._written.drop(rid)
             written, event = await self._submit(doc, rid, stored, req, who, saver)
+            self._wrote(rid, held, written)
         self.on_outbox(self.repo.responses, rid, [event])
         return self._response_view(doc, written, who)
 
@@ -522,11 +547,13 @@ class QuestionnairesService:
             subject=f"surveys/{survey_id}",
         )
         fields = {"reopened_at": _now(), "reopened_by": who.person_id}
-        async with self._lock(rid):
-            current = await self.repo.response(rid)
+        async with self._lock(rid) as held:
+            current = await self._stored(rid, held)
             if current is None or current["state"] != "submitted":
                 raise Conflict("Nur eine eingereichte Antwort kann wieder geöffnet werden.")
+            self._written.drop(rid)
             written = await self.repo.reopen(rid, current, fields, [event])
+            self._wrote(rid, held, written)
         self.on_outbox(self.repo.responses, rid, [event])
         return self._response_view(doc, written, who)
 
