@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, WriteError
 
 from services.runtime import dbtrace
+from services.runtime.grouping import Grouped
 
 Document = dict[str, Any]
 T = TypeVar("T")
@@ -44,55 +44,15 @@ async def by_ids(
     return await collection.find({"_id": {"$in": ids}}, projection).to_list(None)
 
 
-class _Grouped(Generic[In, Out]):
+class _Grouped(Grouped[In, Out]):
     """Requests to one collection made at about the same time are sent as one command; each
-    caller gets its own answer. Callers of the same moment form the first batch; while a batch
-    is at the server the next ones gather, so a lone caller waits no longer than before and a
-    crowd is served in few round trips. On FerretDB a lone insert or `_id` lookup costs ~0.3 ms
-    of its CPU and ~0.2 ms of the client's; in batches of 16, under 0.1 ms per document together
+    caller gets its own answer. On FerretDB a lone insert or `_id` lookup costs ~0.3 ms of its
+    CPU and ~0.2 ms of the client's; in batches of 16, under 0.1 ms per document together
     (docs/performance.md, #42 and #43)."""
 
     def __init__(self, collection: AsyncCollection[Document], max_batch: int = 64) -> None:
+        super().__init__(max_batch)
         self._collection = collection
-        self._max = max_batch
-        self._waiting: list[tuple[In, asyncio.Future[Out]]] = []
-        self._sender: asyncio.Task[None] | None = None
-
-    async def _submit(self, item: In) -> Out:
-        done: asyncio.Future[Out] = asyncio.get_running_loop().create_future()
-        self._waiting.append((item, done))
-        if self._sender is None:
-            self._sender = asyncio.create_task(self._send_all())
-        return await done
-
-    async def _send_all(self) -> None:
-        batch: list[tuple[In, asyncio.Future[Out]]] = []
-        try:
-            await asyncio.sleep(0)  # callers of this same moment join the first batch
-            while self._waiting:
-                batch, self._waiting = self._waiting[: self._max], self._waiting[self._max :]
-                try:
-                    outcomes = await self._send([item for item, _ in batch])
-                except Exception as exc:  # the whole command failed: every caller is told
-                    outcomes = [exc] * len(batch)
-                for (_, done), outcome in zip(batch, outcomes, strict=True):
-                    if done.done():  # the caller gave up waiting
-                        continue
-                    if isinstance(outcome, Exception):
-                        done.set_exception(outcome)
-                    else:
-                        done.set_result(outcome)
-                batch = []
-        finally:
-            self._sender = None
-            # stopped (the process shuts down): nobody is left to send for these callers
-            stranded, self._waiting = [*batch, *self._waiting], []
-            for _, done in stranded:
-                if not done.done():
-                    done.set_exception(RuntimeError("not completed: the sender was stopped"))
-
-    async def _send(self, items: list[In]) -> list[Out | Exception]:
-        raise NotImplementedError
 
 
 class GroupInsert(_Grouped[Document, None]):
@@ -112,6 +72,30 @@ class GroupInsert(_Grouped[Document, None]):
             for error in exc.details.get("writeErrors", []):
                 kind = DuplicateKeyError if error.get("code") == 11000 else WriteError
                 outcomes[error["index"]] = kind(error.get("errmsg", ""), error.get("code"), error)
+        return outcomes
+
+
+class GroupUpdate(_Grouped[tuple[Document, Document], None]):
+    """Updates of one document each share one unordered `bulk_write` (one `update` command with
+    a statement per caller). On FerretDB the server's work per update stays the same, the
+    client's falls from ~0.35 to ~0.05 ms. MongoDB reports a failed statement to its caller only;
+    FerretDB 1.24 stops at the first failed statement and answers without the counts PyMongo
+    merges, so there every caller of that batch is told the command failed (their updates may or
+    may not be stored, as after a lost answer). Statements that fail are not expected: the
+    callers update documents they have just read or written, by `_id`."""
+
+    async def update_one(self, filter_: Document, update: Document) -> None:
+        await self._submit((filter_, update))
+
+    async def _send(self, items: list[tuple[Document, Document]]) -> list[Exception | None]:
+        outcomes: list[Exception | None] = [None] * len(items)
+        try:
+            await self._collection.bulk_write([UpdateOne(f, u) for f, u in items], ordered=False)
+        except BulkWriteError as exc:
+            for error in exc.details.get("writeErrors", []):
+                outcomes[error["index"]] = WriteError(error.get("errmsg", ""), error.get("code"), error)
+        except KeyError as exc:  # FerretDB's answer after a failed statement (above)
+            raise OperationFailure(f"grouped update stopped at a failed statement ({exc!r} missing)") from exc
         return outcomes
 
 

@@ -1,6 +1,7 @@
-"""Concurrent inserts and `_id` lookups sent as one command (services/runtime/mongo.py
-`GroupInsert`, `GroupFind`), on the real FerretDB: every caller gets its own answer, duplicates
-are refused one by one, and a crowd is served in few commands, which FerretDB answers from the
+"""Concurrent inserts, updates and `_id` lookups sent as one command (services/runtime/mongo.py
+`GroupInsert`, `GroupUpdate`, `GroupFind`), on the real FerretDB: every caller gets its own
+answer, duplicates and impossible updates are refused one by one, and a crowd is served in few
+commands, which FerretDB answers from the
 `_id` index (deploy/build-ferretdb.sh)."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import secrets
 
 from bson import ObjectId
 from pymongo import AsyncMongoClient, monitoring
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from services.runtime import mongo
 from services.runtime.settings import Settings
@@ -67,6 +68,46 @@ async def test_each_caller_learns_its_own_documents_fate(settings: Settings) -> 
         await group.insert({"_id": "late", "v": "new"})
         assert await coll.find_one({"_id": "late"}) == {"_id": "late", "v": "new"}
         assert inserts.commands == 4
+    finally:
+        await coll.drop()
+        await client.close()
+
+
+async def test_updates_at_once_share_one_command_and_fail_one_by_one(settings: Settings) -> None:
+    updates = Commands("update")
+    client: AsyncMongoClient[mongo.Document] = AsyncMongoClient(
+        settings.mongodb_url, event_listeners=[updates]
+    )
+    db = client[settings.names.database("surveys")]  # dropped after the test with the others
+    coll = db["group" + secrets.token_hex(3)]
+    try:
+        await coll.insert_many([{"_id": f"r{i}", "state": "draft", "outbox": []} for i in range(40)])
+        await coll.insert_one({"_id": "text", "state": "draft", "outbox": "not a list"})
+        updates.commands = 0
+        group = mongo.GroupUpdate(coll, max_batch=32)
+        submit = {"$set": {"state": "submitted"}, "$push": {"outbox": {"$each": ["e"]}}}
+        # a first batch of 32 good updates; a second of 8 and one update that cannot work
+        changes = [
+            *(({"_id": f"r{i}"}, {**submit, "$inc": {"n": i}}) for i in range(40)),
+            ({"_id": "text"}, {"$push": {"outbox": "e"}}),  # $push onto a string: refused
+            ({"_id": "nobody"}, {"$set": {"state": "submitted"}}),  # matches nothing, stores nothing
+        ]
+        outcomes = await asyncio.gather(*(group.update_one(f, u) for f, u in changes), return_exceptions=True)
+
+        stored = {d["_id"]: d async for d in coll.find({})}
+        first = {"state": "submitted", "outbox": ["e"]}
+        assert outcomes[:32] == [None] * 32
+        assert all(stored[f"r{i}"] == {"_id": f"r{i}", **first, "n": i} for i in range(32))
+        assert isinstance(outcomes[40], OperationFailure)  # WriteError on MongoDB
+        assert stored["text"] == {"_id": "text", "state": "draft", "outbox": "not a list"}
+        assert "nobody" not in stored
+        # the others of the refused one's batch: told of a failure (FerretDB stops at it) unless stored
+        for i in range(32, 40):
+            assert (outcomes[i] is None and stored[f"r{i}"]["outbox"] == ["e"]) or isinstance(
+                outcomes[i], OperationFailure
+            )
+        # 42 callers, batches of at most 32: two commands
+        assert updates.commands == 2
     finally:
         await coll.drop()
         await client.close()

@@ -17,7 +17,7 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from services.runtime.mongo import AsyncDatabase, Document, GroupFind
+from services.runtime.mongo import AsyncDatabase, Document, GroupFind, GroupInsert, GroupUpdate
 
 
 def response_id(survey_id: str, respondent_id: str) -> str:
@@ -32,6 +32,8 @@ class QuestionnairesRepository:
         self.reminders = db["survey_reminders"]
         # 218 Kommunen saving and opening pages at once: their reads share finds
         self._response_lookups = GroupFind(self.responses, {"outbox": 0})
+        self._response_inserts = GroupInsert(self.responses)
+        self._response_updates = GroupUpdate(self.responses)
 
     @property
     def outbox_collections(self) -> list[Any]:
@@ -139,7 +141,7 @@ class QuestionnairesRepository:
         if it was created meanwhile, which only a writer outside the lock can do)."""
         if stored is None:
             return await self._create({**base, **fields, "_id": rid, "state": "draft", "outbox": []})
-        await self.responses.update_one({"_id": rid}, {"$set": fields})
+        await self._response_updates.update_one({"_id": rid}, {"$set": fields})
         return {**stored, **fields}
 
     async def submit(
@@ -149,7 +151,7 @@ class QuestionnairesRepository:
         (None as for `save_draft`)."""
         if stored is None:
             return await self._create({**base, **fields, "_id": rid, "state": "submitted", "outbox": outbox})
-        await self.responses.update_one(
+        await self._response_updates.update_one(
             {"_id": rid}, {"$set": {**fields, "state": "submitted"}, "$push": {"outbox": {"$each": outbox}}}
         )
         return {**stored, **fields, "state": "submitted", "outbox": [*(stored.get("outbox") or []), *outbox]}
@@ -162,7 +164,7 @@ class QuestionnairesRepository:
 
     async def _create(self, doc: Document) -> Document | None:
         try:
-            await self.responses.insert_one(doc)
+            await self._response_inserts.insert(doc)
         except DuplicateKeyError:
             return None
         return doc
