@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from services.contracts import directory as d
 from services.contracts.envelope import Principal
+from services.directory.seed import demo_organisations
 from services.runtime.errors import Forbidden, NotFound
 from services.runtime.rpc import RpcClient
+from services.surveys.questionnaires.directory import Directory
 from tests.conftest import Stack
+from tests.support.cluster import instances
 
 MEMBER = Principal(person_id="demo-15003", organisation_id="15003", roles=("member",))
 
 
 def rpc(stack: Stack) -> RpcClient:
     return RpcClient(stack.processes["needs"].conn.nc, stack.settings.names)
+
+
+async def people_lookups(stack: Stack) -> int:
+    """How many people-by-id requests the directory has answered."""
+    stats = await instances(
+        stack.processes["needs"].conn.nc, "STATS", stack.settings.names.service_name("directory")
+    )
+    name = d.Endpoints.PEOPLE_BY_IDS.replace(".", "_")
+    return sum(
+        e.get("num_requests", 0) for s in stats for e in s.get("endpoints") or [] if e.get("name") == name
+    )
 
 
 class TestDirectoryLookups:
@@ -55,3 +71,19 @@ class TestDirectoryLookups:
             await rpc(stack).call(
                 d.SERVICE, d.Endpoints.PEOPLE_OF_ORGANISATIONS, req, d.PeopleList, principal=MEMBER
             )
+
+
+async def test_names_asked_for_at_once_share_a_few_calls(stack: Stack) -> None:
+    """The surveys service names whoever saves a draft (services/surveys/questionnaires/
+    directory.py): the first savers of every demo Kommune at once get each their own name in one
+    or two directory calls, and someone the directory does not know is named by their id."""
+    orgs = [o for o in demo_organisations() if o.kind != "ressort" and o.ags]
+    assert len(orgs) >= 20
+    names = Directory(rpc(stack))
+    before = await people_lookups(stack)
+    found = await asyncio.gather(
+        *(names.name_of(Principal(person_id=f"demo-{o.ags}", organisation_id=o.id)) for o in orgs),
+        names.name_of(Principal(person_id="demo-nobody", organisation_id="15003")),
+    )
+    assert found == [*(f"Team {o.name.split(',')[0]}" for o in orgs), "demo-nobody"]
+    assert await people_lookups(stack) - before <= 2

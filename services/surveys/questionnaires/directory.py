@@ -11,6 +11,7 @@ from services.contracts import directory as d
 from services.contracts import surveys as c
 from services.contracts.envelope import FieldError, Principal
 from services.runtime.errors import Forbidden, Invalid, NotFound
+from services.runtime.grouping import Grouped
 from services.runtime.rpc import RpcClient
 
 NAME_TTL_SECONDS = 60.0
@@ -36,12 +37,39 @@ def snapshot(org: d.Organisation, kreis_names: dict[str, str]) -> dict[str, Any]
     }
 
 
+class _Names(Grouped[str, str]):
+    """Names asked for at the same moment (the 218 Kommunen saving their first drafts) share one
+    call; a person the directory does not know is named by their id."""
+
+    def __init__(self, rpc: RpcClient, me: Principal) -> None:
+        super().__init__(max_batch=100)
+        self.rpc = rpc
+        self.me = me
+
+    async def name(self, person_id: str) -> str:
+        return await self._submit(person_id)
+
+    async def _send(self, items: list[str]) -> list[str | Exception]:
+        # by id as this service: one lookup each in the directory (its "me" would also read the
+        # caller's Kommune, memberships and every AG, none of which is needed for a name)
+        found = await self.rpc.call(
+            d.SERVICE,
+            d.Endpoints.PEOPLE_BY_IDS,
+            d.GetPeople(ids=sorted(set(items))),
+            d.PeopleList,
+            principal=self.me,
+        )
+        names = {p.id: p.name for p in found.items}
+        return [names.get(i, i) for i in items]
+
+
 class Directory:
     def __init__(self, rpc: RpcClient) -> None:
         self.rpc = rpc
         # the surveys service addresses people on its own behalf (api.md: service principal)
         self._me = Principal.for_service("surveys")
         self._names: dict[str, tuple[float, str]] = {}
+        self._lookups = _Names(rpc, self._me)
 
     # lookups -------------------------------------------------------------------------
 
@@ -106,16 +134,7 @@ class Directory:
         now = time.monotonic()
         if cached and now - cached[0] < NAME_TTL_SECONDS:
             return cached[1]
-        # by id as this service: one lookup in the directory (its "me" would also read the
-        # caller's Kommune, memberships and every AG, none of which is needed for a name)
-        found = await self.rpc.call(
-            d.SERVICE,
-            d.Endpoints.PEOPLE_BY_IDS,
-            d.GetPeople(ids=[who.person_id]),
-            d.PeopleList,
-            principal=self._me,
-        )
-        name = next((p.name for p in found.items if p.id == who.person_id), who.person_id)
+        name = await self._lookups.name(who.person_id)
         if len(self._names) > 10_000:
             self._names.clear()
         self._names[who.person_id] = (now, name)
