@@ -747,7 +747,14 @@ def brief(result: RoundResult, step: str) -> str:
     keys = {
         "baselines": ["baseline_bare", "baseline_forward"],
         "database": ["db_insert", "db_find", "db_insert_grouped", "db_find_grouped", "js_publish", "kv_get"],
-        "responses stored, page rendered": ["db_insert_response", "db_find_response", "db_update_response"],
+        "responses stored, page rendered": [
+            "db_insert_response",
+            "db_find_response",
+            "db_update_response",
+            "db_insert_response_grouped",
+            "db_find_response_grouped",
+            "db_update_response_grouped",
+        ],
         "votes": ["votes"],
         "support": ["support"],
         "similar": ["similar"],
@@ -1036,8 +1043,9 @@ async def scenario_response_storage(
 ) -> None:
     """The storage's cost for the survey's own documents: copies of a stored response of the
     bench survey (its answers, the Kommune's snapshot, the saver, the outbox) inserted, read and
-    updated by `_id` as a draft save and a submission do. FerretDB converts whole documents, so
-    these cost more than the small ones of `scenario_database`."""
+    updated by `_id` as a draft save and a submission do, alone and grouped as the surveys
+    service sends them. FerretDB converts whole documents, so these cost more than the small ones
+    of `scenario_database`."""
     client = mongo.client(target.settings.mongodb_url)
     try:
         stored = await client[target.settings.names.database("surveys")]["survey_responses"].find_one(
@@ -1061,10 +1069,32 @@ async def scenario_response_storage(
             fields = {"answers": answers, "state": "submitted", "submitted_at": now, "updated_at": now}
             await coll.update_one({"_id": f"r{i}"}, {"$set": fields})
 
+        inserts, lookups, updates = (
+            mongo.GroupInsert(coll),
+            mongo.GroupFind(coll, {"outbox": 0}),
+            mongo.GroupUpdate(coll),
+        )
+
+        # the same operations made by 64 callers the way the surveys service makes them: those of
+        # the same moment share one command (#63)
+        async def insert_grouped(i: int) -> None:
+            await inserts.insert({**stored, "_id": f"g{i}", "state": "draft"})
+
+        async def find_grouped(i: int) -> None:
+            await lookups.get(f"g{i}")
+
+        async def update_grouped(i: int) -> None:
+            now = datetime.now(UTC)
+            fields = {"answers": answers, "state": "submitted", "submitted_at": now, "updated_at": now}
+            await updates.update_one({"_id": f"g{i}"}, {"$set": fields})
+
         await _warm(coll, sizes.vote_concurrency)
         await _storage_phase("db_insert_response", insert, count, sizes, result)
         await _storage_phase("db_find_response", find, count, sizes, result)
         await _storage_phase("db_update_response", update, count, sizes, result)
+        await _storage_phase("db_insert_response_grouped", insert_grouped, count, sizes, result)
+        await _storage_phase("db_find_response_grouped", find_grouped, count, sizes, result)
+        await _storage_phase("db_update_response_grouped", update_grouped, count, sizes, result)
         await coll.drop()
     finally:
         await client.close()
