@@ -25,6 +25,7 @@ class Recent(Generic[K, V]):
         self.max_entries = max_entries
         self._entries: dict[K, tuple[float, V]] = {}
         self._loading: dict[K, asyncio.Future[V | None]] = {}
+        self._next_purge = time.monotonic() + ttl
 
     def get(self, key: K) -> V | None:
         entry = self._entries.get(key)
@@ -36,12 +37,15 @@ class Recent(Generic[K, V]):
         return entry[1]
 
     def put(self, key: K, value: V) -> None:
-        if len(self._entries) >= self.max_entries:
-            now = time.monotonic()
+        now = time.monotonic()
+        # expired entries are let go once per lifetime of an entry, not only when the memory is
+        # full: a burst of 218 responses would otherwise stay held until the next bursts filled it
+        if len(self._entries) >= self.max_entries or now >= self._next_purge:
             self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+            self._next_purge = now + self.ttl
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
-        self._entries[key] = (time.monotonic() + self.ttl, value)
+        self._entries[key] = (now + self.ttl, value)
 
     def drop(self, key: K) -> None:
         self._entries.pop(key, None)

@@ -30,6 +30,16 @@ def test_a_dropped_value_is_read_afresh_and_the_memory_stays_bounded() -> None:
     assert recent.get("8") == 8
 
 
+def test_expired_values_are_let_go_without_waiting_for_a_full_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    recent: Recent[str, int] = Recent(1.0, max_entries=1000)
+    for i in range(218):  # a burst of responses
+        recent.put(f"r{i}", i)
+    later = time.monotonic() + 1.5
+    monkeypatch.setattr(time, "monotonic", lambda: later)
+    recent.put("next", 1)  # the next burst, well after the first expired
+    assert list(recent._entries) == ["next"]
+
+
 async def test_callers_asking_at_once_share_one_read() -> None:
     recent: Recent[str, str] = Recent(1.0)
     reads = 0

@@ -66,7 +66,8 @@ class _Derived:
     of on every request (converting 20 questions and scanning 218 addressees each time took an
     eighth of the service's CPU per answer)."""
 
-    def __init__(self, max_entries: int = 64) -> None:
+    def __init__(self, max_entries: int = 8) -> None:
+        # a few surveys are answered at a time; each entry holds its survey document
         self.max_entries = max_entries
         self._by_id: dict[str, tuple[Document, list[c.Question], dict[str, Document]]] = {}
 
