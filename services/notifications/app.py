@@ -81,7 +81,9 @@ async def start(settings: Settings) -> ServiceProcess:
     # never queue behind digest material (a survey's publication waited behind 218 "betrifft
     # uns auch"); each handles several events at a time, since one waits for its recipients
     await proc.consume("notifications-fanout", fanout.immediate_types, fanout, parallel=8)
-    await proc.consume("notifications-digest", fanout.digest_types, fanout, parallel=8)
+    # digest material may wait half a second: a burst of 218 "betrifft uns auch" is answered
+    # before its notices are written (docs/performance.md, #69)
+    await proc.consume("notifications-digest", fanout.digest_types, fanout, parallel=8, settle=0.5)
 
     hooks = WebhookRepository(proc.db)
     await hooks.create_indexes()

@@ -64,6 +64,7 @@ class EventConsumer:
         batch: int = 20,
         wants: Wants | None = None,
         parallel: int = 1,
+        settle: float = 0.0,
     ) -> None:
         self.js = js
         self.names = names
@@ -77,6 +78,10 @@ class EventConsumer:
         self.wants = wants
         # events of one fetched batch handled at the same time; 1 keeps the stream's order
         self.parallel = max(1, parallel)
+        # a fetched batch whose newest event is younger than this waits until it is that old:
+        # work that may come a moment later (notices, digest material) then stays out of the way
+        # of a burst of requests still being answered, and the burst's events are handled together
+        self.settle = settle
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._fetching = False
@@ -141,6 +146,8 @@ class EventConsumer:
                 continue
             finally:
                 self._fetching = False
+            if self.settle > 0:
+                await asyncio.sleep(self._unsettled(msgs))
             if self.parallel == 1:
                 for i, msg in enumerate(msgs):
                     if self._stopping:
@@ -161,6 +168,15 @@ class EventConsumer:
             for outcome in await asyncio.gather(*(one(m) for m in msgs), return_exceptions=True):
                 if isinstance(outcome, Exception):
                     log.warning("event handling failed: %r", outcome)
+
+    def _unsettled(self, msgs: Sequence[Msg]) -> float:
+        """How much longer the newest of `msgs` has to settle (at most `settle`; the stored time
+        comes from nats-server, whose clock may differ a little from this one)."""
+        stored = [m.metadata.timestamp for m in msgs if m.metadata is not None]
+        if not stored:
+            return 0.0
+        age = (datetime.now(UTC) - max(stored)).total_seconds()
+        return min(self.settle, max(0.0, self.settle - age))
 
     async def _traced(self, msg: Msg) -> None:
         # the request that caused the event (its id and trace) is current while handling it
