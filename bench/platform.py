@@ -743,18 +743,22 @@ async def scenario_baselines(port: int, sizes: Sizes, result: RoundResult) -> No
         )
 
 
+# the storage's cost for copies of a stored survey response (scenario_response_storage)
+RESPONSE_BASELINES = (
+    "db_insert_response",
+    "db_find_response",
+    "db_update_response",
+    "db_insert_response_grouped",
+    "db_find_response_grouped",
+    "db_update_response_grouped",
+)
+
+
 def brief(result: RoundResult, step: str) -> str:
     keys = {
         "baselines": ["baseline_bare", "baseline_forward"],
         "database": ["db_insert", "db_find", "db_insert_grouped", "db_find_grouped", "js_publish", "kv_get"],
-        "responses stored, page rendered": [
-            "db_insert_response",
-            "db_find_response",
-            "db_update_response",
-            "db_insert_response_grouped",
-            "db_find_response_grouped",
-            "db_update_response_grouped",
-        ],
+        "responses stored, page rendered": list(RESPONSE_BASELINES),
         "votes": ["votes"],
         "support": ["support"],
         "similar": ["similar"],

@@ -27,7 +27,17 @@ from pathlib import Path
 from typing import Any
 
 from bench import similarity
-from bench.platform import Population, RoundResult, Sizes, Target, prepare, run_round, spread, stack_env
+from bench.platform import (
+    RESPONSE_BASELINES,
+    Population,
+    RoundResult,
+    Sizes,
+    Target,
+    prepare,
+    run_round,
+    spread,
+    stack_env,
+)
 from deploy.local import Console, Ports, start_stack
 from services.directory.cli import import_organisations
 from services.runtime import natsauth
@@ -150,12 +160,7 @@ CLOSED_LOOP_BASELINES = (
     "db_find_grouped",
     "js_publish",
     "kv_get",
-    "db_insert_response",
-    "db_find_response",
-    "db_update_response",
-    "db_insert_response_grouped",
-    "db_find_response_grouped",
-    "db_update_response_grouped",
+    *RESPONSE_BASELINES,
 )
 
 

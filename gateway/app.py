@@ -87,8 +87,7 @@ def _forgetter(gateway: Gateway) -> Callable[[Msg], Awaitable[None]]:
     async def forget(msg: Msg) -> None:
         person_id = decode_forget(msg.data)
         if person_id:
-            gateway.tokens.forget_person(person_id)
-            gateway.token_bucket.forget_person(person_id)
+            gateway.forget_person(person_id)
 
     return forget
 
@@ -180,14 +179,11 @@ def create_app(
         )
         gateway: Gateway = app.state.gateway
         forget_sub = await conn.nc.subscribe(settings.names.principal_changes, cb=_forgetter(gateway))
-        replica = gateway.token_bucket.replica
-        if replica is not None:
-            replica.start()
+        gateway.token_bucket.replica.start()
         try:
             yield
         finally:
-            if replica is not None:
-                await replica.stop()
+            await gateway.token_bucket.replica.stop()
             with contextlib.suppress(Exception):
                 await forget_sub.unsubscribe()
             if owned:

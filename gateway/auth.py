@@ -70,8 +70,7 @@ async def resolve(request: Request[Any, Any, Any]) -> Auth:
 async def forget_tokens_of(gw: Gateway, person_id: str) -> None:
     """After a token was revoked or a person deleted: this gateway forgets the person's tokens at
     once, the others when the broadcast arrives (or their entries expire)."""
-    gw.tokens.forget_person(person_id)
-    gw.token_bucket.forget_person(person_id)
+    gw.forget_person(person_id)
     try:
         await gw.conn.nc.publish(gw.settings.names.principal_changes, encode_forget(person_id))
     except Exception as exc:  # NATS away: the other gateways' entries expire on their own

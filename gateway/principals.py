@@ -178,17 +178,16 @@ class TokenBucketReader:
     the bucket, one request to NATS, before the directory is asked. Anything but a clean hit (no
     bucket yet, no entry, NATS busy) leaves it to the directory."""
 
-    def __init__(self, js: JetStreamContext, bucket: str, replica: TokenReplica | None = None) -> None:
+    def __init__(self, js: JetStreamContext, bucket: str, replica: TokenReplica) -> None:
         self.js = js
         self.bucket = bucket
         self.replica = replica
         self._kv: KeyValue | None = None
 
     async def get(self, key: str) -> Principal | None:
-        if self.replica is not None:
-            held = self.replica.get(key)
-            if held is not None:
-                return held
+        held = self.replica.get(key)
+        if held is not None:
+            return held
         try:
             if self._kv is None:
                 self._kv = await self.js.key_value(self.bucket)
@@ -204,5 +203,4 @@ class TokenBucketReader:
             return None
 
     def forget_person(self, person_id: str) -> None:
-        if self.replica is not None:
-            self.replica.forget_person(person_id)
+        self.replica.forget_person(person_id)

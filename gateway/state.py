@@ -23,3 +23,9 @@ class Gateway:
     tokens: TokenCache = field(default_factory=TokenCache)
     # set on SIGTERM: long-lived responses (live result streams) end so the shutdown is quick
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def forget_person(self, person_id: str) -> None:
+        """This gateway's memory of the person's tokens: the remembered ones and its copy of
+        the token bucket (the bucket itself is the directory's)."""
+        self.tokens.forget_person(person_id)
+        self.token_bucket.forget_person(person_id)

@@ -127,6 +127,7 @@ class DirectoryRepository:
         """After every change to a person, by any instance: the copies of all instances are stale."""
         self._people = None
         await self.people_version.update_one({"_id": "people"}, {"$inc": {"version": 1}}, upsert=True)
+        # again: a read that began before the change may have put its copy back meanwhile
         self._people = None
 
     async def organisations_by_ids(self, ids: list[str]) -> dict[str, Organisation]:

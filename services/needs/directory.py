@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 from services.contracts import directory as d
 from services.contracts.envelope import Principal
 from services.runtime.errors import Forbidden
 from services.runtime.organisations import all_organisations
+from services.runtime.recent import Recent
 from services.runtime.rpc import RpcClient
 
 # The Land's few hundred organisations change with a register import, a few times a year: this
@@ -35,9 +34,8 @@ def snapshot(org: d.Organisation) -> dict[str, Any]:
 class Directory:
     def __init__(self, rpc: RpcClient) -> None:
         self.rpc = rpc
-        self._all: dict[str, d.Organisation] = {}
-        self._all_until = float("-inf")
-        self._reading = asyncio.Lock()
+        # all organisations by id; the requests of a burst share one read
+        self._all: Recent[str, dict[str, d.Organisation]] = Recent(ORGANISATIONS_FRESH_SECONDS, max_entries=1)
 
     async def organisations(self, who: Principal, ids: list[str]) -> dict[str, d.Organisation]:
         if not ids:
@@ -59,20 +57,14 @@ class Directory:
         return snapshot(org)
 
     async def _organisation(self, who: Principal, org_id: str) -> d.Organisation | None:
-        if time.monotonic() >= self._all_until:
-            await self._read_all(who)
-        org = self._all.get(org_id)
+        async def read_all() -> dict[str, d.Organisation]:
+            return {o.id: o for o in await all_organisations(self.rpc, who)}
+
+        known = await self._all.get_or_load("all", read_all) or {}
+        org = known.get(org_id)
         if org is None:
             # imported since the last full read (or not there at all)
             org = (await self.organisations(who, [org_id])).get(org_id)
             if org is not None:
-                self._all[org_id] = org
+                known[org_id] = org
         return org
-
-    async def _read_all(self, who: Principal) -> None:
-        async with self._reading:  # the requests of a burst share one read
-            if time.monotonic() < self._all_until:
-                return
-            found = {o.id: o for o in await all_organisations(self.rpc, who)}
-            self._all = found
-            self._all_until = time.monotonic() + ORGANISATIONS_FRESH_SECONDS

@@ -7,7 +7,9 @@ commands, which FerretDB answers from the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
+from collections.abc import AsyncIterator
 
 from bson import ObjectId
 from pymongo import AsyncMongoClient, monitoring
@@ -18,6 +20,8 @@ from services.runtime.settings import Settings
 
 
 class Commands(monitoring.CommandListener):
+    """Counts the commands of one name the client sends."""
+
     def __init__(self, name: str) -> None:
         self.name = name
         self.commands = 0
@@ -32,14 +36,26 @@ class Commands(monitoring.CommandListener):
         pass
 
 
-async def test_each_caller_learns_its_own_documents_fate(settings: Settings) -> None:
-    inserts = Commands("insert")
+@contextlib.asynccontextmanager
+async def collection(
+    settings: Settings, service: str, command: str
+) -> AsyncIterator[tuple[mongo.AsyncCollection[mongo.Document], Commands]]:
+    """A new collection in the service's test database (dropped afterwards), reached through a
+    client that counts the `command`s it sends."""
+    commands = Commands(command)
     client: AsyncMongoClient[mongo.Document] = AsyncMongoClient(
-        settings.mongodb_url, event_listeners=[inserts]
+        settings.mongodb_url, event_listeners=[commands]
     )
-    db = client[settings.names.database("surveys")]  # dropped after the test with the others
-    coll = db["group" + secrets.token_hex(3)]
+    coll = client[settings.names.database(service)]["group" + secrets.token_hex(3)]
     try:
+        yield coll, commands
+    finally:
+        await coll.drop()
+        await client.close()
+
+
+async def test_each_caller_learns_its_own_documents_fate(settings: Settings) -> None:
+    async with collection(settings, "surveys", "insert") as (coll, inserts):
         await coll.insert_many([{"_id": f"old{i}", "v": "old"} for i in range(5)])
         inserts.commands = 0
         group = mongo.GroupInsert(coll, max_batch=32)
@@ -68,19 +84,10 @@ async def test_each_caller_learns_its_own_documents_fate(settings: Settings) -> 
         await group.insert({"_id": "late", "v": "new"})
         assert await coll.find_one({"_id": "late"}) == {"_id": "late", "v": "new"}
         assert inserts.commands == 4
-    finally:
-        await coll.drop()
-        await client.close()
 
 
 async def test_updates_at_once_share_one_command_and_fail_one_by_one(settings: Settings) -> None:
-    updates = Commands("update")
-    client: AsyncMongoClient[mongo.Document] = AsyncMongoClient(
-        settings.mongodb_url, event_listeners=[updates]
-    )
-    db = client[settings.names.database("surveys")]  # dropped after the test with the others
-    coll = db["group" + secrets.token_hex(3)]
-    try:
+    async with collection(settings, "surveys", "update") as (coll, updates):
         await coll.insert_many([{"_id": f"r{i}", "state": "draft", "outbox": []} for i in range(40)])
         await coll.insert_one({"_id": "text", "state": "draft", "outbox": "not a list"})
         updates.commands = 0
@@ -108,21 +115,14 @@ async def test_updates_at_once_share_one_command_and_fail_one_by_one(settings: S
             )
         # 42 callers, batches of at most 32: two commands
         assert updates.commands == 2
-    finally:
-        await coll.drop()
-        await client.close()
 
 
 async def test_lookups_at_once_share_one_find_through_the_index(settings: Settings) -> None:
-    finds = Commands("find")
-    client: AsyncMongoClient[mongo.Document] = AsyncMongoClient(settings.mongodb_url, event_listeners=[finds])
-    db = client[settings.names.database("directory")]  # dropped after the test with the others
-    coll = db["group" + secrets.token_hex(3)]
-    try:
+    async with collection(settings, "directory", "find") as (coll, finds):
         await coll.insert_many([{"_id": f"t{i}", "person_id": f"p{i}"} for i in range(500)])
         # FerretDB reads by the `_id` index for one id and for a list (the build's patches 1 and 3)
         for where in ({"_id": "t7"}, {"_id": {"$in": ["t7", "t9"]}}):
-            plan = await db.command("explain", {"find": coll.name, "filter": where})
+            plan = await coll.database.command("explain", {"find": coll.name, "filter": where})
             assert "USING INDEX" in " ".join(plan["queryPlanner"]["Plan"]), plan
         finds.commands = 0
         group = mongo.GroupFind(coll, {"person_id": 1})
@@ -140,15 +140,9 @@ async def test_lookups_at_once_share_one_find_through_the_index(settings: Settin
         assert await coll.find({"_id": {"$in": ["t3", 3]}}).to_list(None) == [
             {"_id": "t3", "person_id": "p3"}
         ]
-    finally:
-        await coll.drop()
-        await client.close()
 
 
 async def test_an_id_range_is_read_through_the_index_and_misses_nothing(settings: Settings) -> None:
-    client: AsyncMongoClient[mongo.Document] = AsyncMongoClient(settings.mongodb_url)
-    db = client[settings.names.database("needs")]
-    coll = db["range" + secrets.token_hex(3)]
     # ids of one prefix with characters JSON escapes or writes as several bytes, its neighbours,
     # and ids that are no strings
     strings = [
@@ -165,12 +159,12 @@ async def test_an_id_range_is_read_through_the_index_and_misses_nothing(settings
         "n2:a",
         "m9",
     ]
-    try:
+    async with collection(settings, "needs", "") as (coll, _):
         await coll.insert_many([{"_id": s, "k": i} for i, s in enumerate(strings)])
         await coll.insert_many([{"_id": 5}, {"_id": ObjectId()}, {"_id": 1.5}])
         for low, high in (("$gte", "$lt"), ("$gt", "$lte")):
             where = {"_id": {low: "n1:", high: "n1;"}}
-            plan = await db.command("explain", {"find": coll.name, "filter": where})
+            plan = await coll.database.command("explain", {"find": coll.name, "filter": where})
             assert "USING INDEX" in " ".join(plan["queryPlanner"]["Plan"]), plan
             found = sorted(d["_id"] for d in await coll.find(where).to_list(None))
             # MongoDB compares strings by their UTF-8 bytes
@@ -179,6 +173,3 @@ async def test_an_id_range_is_read_through_the_index_and_misses_nothing(settings
         # with another condition beside it, as the needs service asks
         where = {"_id": {"$gte": "n1:", "$lt": "n1;"}, "k": {"$lt": 2}}
         assert sorted(d["_id"] for d in await coll.find(where).to_list(None)) == ["n1:a", "n1:b"]
-    finally:
-        await coll.drop()
-        await client.close()

@@ -120,17 +120,17 @@ class QuestionnairesService:
         return self.locks.hold(f"response:{rid}", linger=RESPONSE_LINGER_SECONDS)
 
     async def _stored(self, rid: str, held: Held) -> Document | None:
-        """The response as stored, read under its lock unless this instance wrote it last."""
+        """The response as stored, read under its lock unless this instance wrote it last. The
+        copy is taken out: only `_wrote`, once the next write is known to have happened, puts
+        one back."""
         kept = self._written.get(rid)
+        self._written.drop(rid)
         if kept is not None and kept[0] == held.since:
             return kept[1]
-        self._written.drop(rid)
         return await self.repo.response(rid)
 
     def _wrote(self, rid: str, held: Held, written: Document | None) -> None:
-        if written is None:
-            self._written.drop(rid)
-        else:  # as a read returns it, without the outbox
+        if written is not None:  # as a read returns it, without the outbox
             self._written.put(rid, (held.since, {k: v for k, v in written.items() if k != "outbox"}))
 
     # --- views -------------------------------------------------------------------------
@@ -490,7 +490,6 @@ class QuestionnairesService:
                 raise Conflict(
                     "Die Antwort ist bereits eingereicht. Öffnen Sie sie erneut, um sie zu ändern."
                 )
-            self._written.drop(rid)  # until the write is known to have happened
             written = await self.repo.save_draft(rid, stored, self._base(doc, who), fields)
             self._wrote(rid, held, written)
         if written is None:
@@ -502,7 +501,6 @@ class QuestionnairesService:
         saver = {"id": who.person_id, "name": await self.directory.name_of(who)}
         async with self._lock(rid) as held:
             stored = await self._stored(rid, held)
-            self._written.drop(rid)
             written, event = await self._submit(doc, rid, stored, req, who, saver)
             self._wrote(rid, held, written)
         self.on_outbox(self.repo.responses, rid, [event])
@@ -573,7 +571,6 @@ class QuestionnairesService:
             current = await self._stored(rid, held)
             if current is None or current["state"] != "submitted":
                 raise Conflict("Nur eine eingereichte Antwort kann wieder geöffnet werden.")
-            self._written.drop(rid)
             written = await self.repo.reopen(rid, current, fields, [event])
             self._wrote(rid, held, written)
         self.on_outbox(self.repo.responses, rid, [event])
