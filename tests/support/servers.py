@@ -18,6 +18,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from deploy.local import FERRETDB_GO_ENV
 from services.runtime import natsauth
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,10 +48,12 @@ class Process:
     port: int
     log: Path
     proc: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> None:
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT)
+            env = {**self.env, **os.environ}
+            self.proc = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT, env=env)
         wait_for_port(self.port)
 
     def stop(self) -> None:
@@ -126,6 +129,7 @@ def ferretdb(workdir: Path, port: int | None = None) -> Process:
         ],
         port,
         workdir / f"ferretdb-{port}.log",
+        env=FERRETDB_GO_ENV,
     )
 
 
