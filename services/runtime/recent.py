@@ -47,6 +47,11 @@ class Recent(Generic[K, V]):
                 self._entries.clear()
         self._entries[key] = (now + self.ttl, value)
 
+    def clear(self) -> None:
+        """Forget every entry (and the reads under way)."""
+        self._entries.clear()
+        self._loading.clear()
+
     def drop(self, key: K) -> None:
         self._entries.pop(key, None)
         # a read under way may have begun before the change: its result is not kept

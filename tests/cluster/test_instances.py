@@ -344,3 +344,66 @@ class TestTwoInstances:
         finally:
             for client in (ministry, *kommune):
                 await client.aclose()
+
+    async def test_a_survey_closed_on_one_instance_takes_no_answer_on_the_other(
+        self, cluster: Cluster
+    ) -> None:
+        """Each instance keeps the survey it answers for a while; the one that closes it tells the
+        other (survey.closed on core NATS), so from the close on no save is taken on either."""
+        ministry = await cluster.login(MINISTRY)
+        kommune = [await cluster.login(MAGDEBURG, gateway=i) for i in range(2)]
+        try:
+            created = await ministry.post(
+                "/api/v1/surveys",
+                json={
+                    "title": "Wie viele IT-Stellen?",
+                    "questions": [
+                        {
+                            "id": "stellen",
+                            "kind": "number",
+                            "label": "IT-Stellen",
+                            "required": True,
+                            "max": 500,
+                        }
+                    ],
+                    "audience": {"kind": "organisations", "ids": ["15003"]},
+                    "closes_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
+                },
+            )
+            assert created.status_code == 201, created.text
+            sid = created.json()["id"]
+            path = f"/api/v1/surveys/{sid}/response"
+            assert (await ministry.post(f"/api/v1/surveys/{sid}/publish")).status_code == 200
+            # both instances hold the survey: each has taken a save
+            before = await survey_writes_per_instance(cluster)
+            for k in range(40):
+                saved = await kommune[k % 2].put(path, json={"answers": {"stellen": k}})
+                assert saved.status_code == 200, saved.text
+                spread = {
+                    i: n - before.get(i, 0) for i, n in (await survey_writes_per_instance(cluster)).items()
+                }
+                if len(spread) == 2 and all(n >= 1 for n in spread.values()):
+                    break
+            assert len(spread) == 2 and all(n >= 1 for n in spread.values()), f"saves per instance: {spread}"
+            # fresh copies on both just before the close (each is kept for a while after its read)
+            await asyncio.gather(*(kommune[i % 2].get(path) for i in range(8)))
+            before = await survey_writes_per_instance(cluster)
+            assert (await ministry.post(f"/api/v1/surveys/{sid}/close")).status_code == 200
+            statuses: list[int] = []
+            for k in range(40):
+                refused = await kommune[k % 2].put(path, json={"answers": {"stellen": 100 + k}})
+                statuses.append(refused.status_code)
+                if k % 8 == 7:
+                    after = await survey_writes_per_instance(cluster)
+                    spread = {i: n - before.get(i, 0) for i, n in after.items()}
+                    if len(spread) == 2 and all(n >= 1 for n in spread.values()):
+                        break
+            assert statuses == [409] * len(statuses), f"saves after the close answered {statuses}"
+            assert len(spread) == 2 and all(n >= 1 for n in spread.values()), (
+                f"refusals per instance: {spread}"
+            )
+            stored = (await kommune[0].get(path)).json()
+            assert stored["answers"]["stellen"] < 100 and stored["can_edit"] is False
+        finally:
+            for client in (ministry, *kommune):
+                await client.aclose()

@@ -3,13 +3,16 @@ conditions (including a chain), draft/submit/reopen/close, results."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from services.contracts import directory as d
+from services.contracts import surveys as sc
 from services.contracts.envelope import Principal
+from services.runtime.events import encode_event, outbox_entry
 from services.runtime.rpc import RpcClient
 from tests.conftest import Stack
 from tests.e2e.surveys_support import (
@@ -197,6 +200,51 @@ class TestAnswering:
         assert (await ministry.post(f"/api/v1/surveys/{sid}/reminders")).status_code == 409
         response = (await dessau.get(f"/api/v1/surveys/{sid}/response")).json()
         assert response["state"] == "submitted" and response["answers"] == GOOD_ANSWERS
+
+    async def test_a_close_announced_by_another_instance_holds_before_it_is_stored(
+        self, stack: Stack
+    ) -> None:
+        """Another surveys instance sends survey.closed just before it writes the survey as
+        closed. From the moment the event arrives this instance takes no answer, although its
+        copy of the survey, and for a moment the database, still say open."""
+        ministry = await stack.login()
+        survey = await published(ministry)
+        sid, path = survey["id"], f"/api/v1/surveys/{survey['id']}/response"
+        dessau = await stack.login(kommune("15001"))
+        draft = {"dms": "Nein"}
+        assert (await dessau.put(path, json={"answers": draft})).status_code == 200
+        entry = outbox_entry(
+            sc.EVENT_CLOSED,
+            sc.SurveyClosed(
+                survey_id=sid,
+                title=survey["title"],
+                closed_at=datetime.now(UTC),
+                reason="manual",
+                closed_by="p-elsewhere",
+                addressed=3,
+                submitted=0,
+            ),
+            subject=f"surveys/{sid}",
+        )
+        # sent over another process's connection, as another instance's relay would
+        nc = stack.processes["needs"].conn.nc
+        await nc.publish(
+            stack.settings.names.event_subject(sc.EVENT_CLOSED), encode_event(entry, "/gdst/surveys")
+        )
+        await nc.flush()
+        for _ in range(40):
+            refused = await dessau.put(path, json={"answers": draft})
+            if refused.status_code != 200:
+                break
+            await asyncio.sleep(0.05)
+        assert refused.status_code == 409 and "geschlossen" in refused.json()["detail"], refused.text
+        assert (await dessau.post(f"{path}/submit")).status_code == 409
+        stored = await stack.processes["surveys"].parts["surveys_repository"].survey(sid)
+        assert stored is not None and stored["status"] == "published"
+        view = (await dessau.get(path)).json()
+        assert view["state"] == "draft" and view["answers"] == draft and view["can_edit"] is False
+        shown = (await ministry.get(f"/api/v1/surveys/{sid}")).json()
+        assert shown["state"] == "closed"
 
     async def test_closes_by_itself_when_the_time_is_up(self, stack: Stack) -> None:
         ministry = await stack.login()

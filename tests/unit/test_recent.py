@@ -85,3 +85,21 @@ async def test_not_found_is_shared_but_not_kept() -> None:
 
     assert await recent.get_or_load("gone", missing) is None
     assert recent.get("gone") is None
+
+
+async def test_cleared_values_and_reads_under_way_are_not_kept() -> None:
+    recent: Recent[str, str] = Recent(10.0)
+    recent.put("survey-1", "open")
+    gate = asyncio.Event()
+
+    async def slow_read() -> str:
+        await gate.wait()
+        return "open (read before the change)"
+
+    loading = asyncio.create_task(recent.get_or_load("survey-2", slow_read))
+    await asyncio.sleep(0)
+    recent.clear()  # e.g. the events telling of changes may have been missed
+    gate.set()
+    assert await loading == "open (read before the change)", "the caller still gets its answer"
+    assert recent.get("survey-1") is None
+    assert recent.get("survey-2") is None, "a read begun before the clear is not kept"

@@ -31,6 +31,13 @@ log = logging.getLogger(__name__)
 DEFAULT_CLOSING_SOON = timedelta(hours=72)
 MAX_SURVEY_DAYS = 366
 SURVEY_RECENT_SECONDS = 1.0
+# how long the survey is kept while this instance follows the others' survey.published and
+# survey.closed events (app.py): they drop it at once; the time only covers an event that never
+# came without the connection breaking (a break drops every copy)
+FOLLOWED_SURVEY_SECONDS = 10.0
+# a close seen in an event is kept in mind that long: the event leaves before the survey itself
+# is written as closed, so a read in between still finds it open
+CLOSED_SEEN_SECONDS = 300.0
 # a response's lock stays with this instance that long after a write: a save is mostly followed
 # by the next save or the submission within seconds
 RESPONSE_LINGER_SECONDS = 1.0
@@ -97,6 +104,7 @@ class QuestionnairesService:
         *,
         closing_soon: timedelta = DEFAULT_CLOSING_SOON,
         locks: Locks | None = None,
+        survey_seconds: float = SURVEY_RECENT_SECONDS,
     ) -> None:
         self.repo = repo
         self.directory = directory
@@ -106,10 +114,12 @@ class QuestionnairesService:
         # submission's write could turn the submission back into a draft. Writes to one response
         # therefore go one after the other, across all instances of the service.
         self.locks = locks or Locks.local()
-        # the survey with its addressees, read for every answer and page otherwise; a manual close
-        # on another instance shows here within this second (deadlines are exact: `closes_at`
-        # is compared with the clock on every request)
-        self._recent: Recent[str, Document] = Recent(SURVEY_RECENT_SECONDS)
+        # the survey with its addressees (~50 KB for 218 Kommunen), read for every answer and page
+        # otherwise. A manual close on another instance shows here within `survey_seconds`, or as
+        # soon as its event arrives when the instance follows them (`survey_changed`); deadlines
+        # are exact: `closes_at` is compared with the clock on every request
+        self._recent: Recent[str, Document] = Recent(survey_seconds)
+        self._closed_seen: Recent[str, datetime] = Recent(CLOSED_SEEN_SECONDS)
         # each response as this instance last wrote it, with the holding of its lock it was
         # written under: while that holding lasts nobody else can have written the response, so
         # the next write needs no read (the entries only need to outlive a lingering lock)
@@ -167,10 +177,29 @@ class QuestionnairesService:
     def _addressed(self, doc: Document, who: Principal) -> bool:
         return doc["status"] != "draft" and self._key(doc, who) in (doc.get("addressed_keys") or [])
 
+    def survey_changed(self, survey_id: str, closed_at: datetime | None = None) -> None:
+        """Another instance published or closed the survey (its event): read it again when
+        next needed. A close is kept in mind: its event is sent before the survey is written as
+        closed, and a survey never opens again."""
+        if closed_at is not None:
+            self._closed_seen.put(survey_id, closed_at)
+        self._recent.drop(survey_id)
+
+    def changes_missed(self) -> None:
+        """The events may have been missed (the connection broke): read every survey again."""
+        self._recent.clear()
+
+    async def _load(self, survey_id: str) -> Document | None:
+        doc = await self.repo.survey(survey_id)
+        closed_at = self._closed_seen.get(survey_id)
+        if doc is not None and closed_at is not None and doc["status"] == "published":
+            doc = {**doc, "status": "closed", "closed_at": doc.get("closed_at") or closed_at}
+        return doc
+
     async def _read(self, survey_id: str, *, recent: bool) -> Document | None:
         if recent:
-            return await self._recent.get_or_load(survey_id, lambda: self.repo.survey(survey_id))
-        doc = await self.repo.survey(survey_id)
+            return await self._recent.get_or_load(survey_id, lambda: self._load(survey_id))
+        doc = await self._load(survey_id)
         if doc is not None:
             self._recent.put(survey_id, doc)
         return doc
