@@ -120,13 +120,26 @@ if ! grep -q "IDColumn = DefaultColumn + \"->'_id'\"" "$meta"; then
   exit 1
 fi
 
-# PATCH 2: one writer at a time per database, queued in FerretDB (see the top)
-python3 - "$work/internal/util/fsql/db.go" <<'PY'
-import sys
+# Each patch below that only replaces text gives `edit_once` its (old, new) pairs as a Python
+# list on stdin: every `old` must occur exactly once in the file, or the build stops naming the
+# patch (the code it changes is no longer there).
+edit_once() {
+  python3 -c '
+import ast, sys
 
-path = sys.argv[1]
+path, name = sys.argv[1], sys.argv[2]
 src = open(path, encoding="utf-8").read()
-edits = [
+for old, new in ast.literal_eval(sys.stdin.read()):
+    if src.count(old) != 1:
+        sys.exit(f"build-ferretdb: the {name} patch no longer applies to {path}")
+    src = src.replace(old, new)
+open(path, "w", encoding="utf-8").write(src)
+' "$1" "$2"
+}
+
+# PATCH 2: one writer at a time per database, queued in FerretDB (see the top)
+edit_once "$work/internal/util/fsql/db.go" sqlite-write-queue-1 <<'PY'
+[
     ('\t"log/slog"\n', '\t"log/slog"\n\t"sync"\n'),
     ("\tBatchSize int\n}", "\tBatchSize int\n\n\t// writers wait here, not in SQLite's sleeping busy handler\n\twriteMu sync.Mutex\n}"),
     (
@@ -140,11 +153,6 @@ edits = [
         "\tdb.writeMu.Lock()\n\tdefer db.writeMu.Unlock()\n\n",
     ),
 ]
-for old, new in edits:
-    if src.count(old) != 1:
-        sys.exit(f"build-ferretdb: the sqlite-write-queue-1 patch no longer applies to {path}")
-    src = src.replace(old, new)
-open(path, "w", encoding="utf-8").write(src)
 PY
 
 # PATCH 3: `_id: {$in: [...]}` through the `_id` index (see the top)
@@ -257,12 +265,8 @@ open(path, "w", encoding="utf-8").write(src)
 PY
 
 # PATCH 5: leak tracking only in debug builds (see the top)
-python3 - "$work/internal/util/resource/resource.go" <<'PY'
-import sys
-
-path = sys.argv[1]
-src = open(path, encoding="utf-8").read()
-edits = [
+edit_once "$work/internal/util/resource/resource.go" resource-track-debug-1 <<'PY'
+[
     (
         "func Track(obj any, token *Token) {\n",
         "func Track(obj any, token *Token) {\n\tif !debugbuild.Enabled {\n\t\treturn\n\t}\n\n",
@@ -272,11 +276,6 @@ edits = [
         "func Untrack(obj any, token *Token) {\n\tif !debugbuild.Enabled {\n\t\treturn\n\t}\n\n",
     ),
 ]
-for old, new in edits:
-    if src.count(old) != 1:
-        sys.exit(f"build-ferretdb: the resource-track-debug-1 patch no longer applies to {path}")
-    src = src.replace(old, new)
-open(path, "w", encoding="utf-8").write(src)
 PY
 
 echo "build-ferretdb: building $OUT (this takes a while on a cold Go cache)"

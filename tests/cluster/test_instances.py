@@ -69,6 +69,25 @@ async def survey_writes_per_instance(cluster: Cluster) -> dict[str, int]:
     }
 
 
+async def stellen_survey(ministry: httpx.AsyncClient) -> str:
+    """A published one-question survey (IT-Stellen) addressed to Magdeburg; its id."""
+    created = await ministry.post(
+        "/api/v1/surveys",
+        json={
+            "title": "Wie viele IT-Stellen?",
+            "questions": [
+                {"id": "stellen", "kind": "number", "label": "IT-Stellen", "required": True, "max": 500}
+            ],
+            "audience": {"kind": "organisations", "ids": ["15003"]},
+            "closes_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
+        },
+    )
+    assert created.status_code == 201, created.text
+    sid = str(created.json()["id"])
+    assert (await ministry.post(f"/api/v1/surveys/{sid}/publish")).status_code == 200
+    return sid
+
+
 class TestTwoInstances:
     async def test_requests_are_spread_over_the_instances_of_every_service(self, cluster: Cluster) -> None:
         before = {s: await requests_per_instance(cluster, s) for s in SERVICES}
@@ -301,26 +320,7 @@ class TestTwoInstances:
         ministry = await cluster.login(MINISTRY)
         kommune = [await cluster.login(MAGDEBURG, gateway=i) for i in range(2)]
         try:
-            created = await ministry.post(
-                "/api/v1/surveys",
-                json={
-                    "title": "Wie viele IT-Stellen?",
-                    "questions": [
-                        {
-                            "id": "stellen",
-                            "kind": "number",
-                            "label": "IT-Stellen",
-                            "required": True,
-                            "max": 500,
-                        }
-                    ],
-                    "audience": {"kind": "organisations", "ids": ["15003"]},
-                    "closes_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
-                },
-            )
-            assert created.status_code == 201, created.text
-            path = f"/api/v1/surveys/{created.json()['id']}/response"
-            assert (await ministry.post(f"/api/v1/surveys/{created.json()['id']}/publish")).status_code == 200
+            path = f"/api/v1/surveys/{await stellen_survey(ministry)}/response"
             before = await survey_writes_per_instance(cluster)
             spread: dict[str, int] = {}
             for k in range(12):
@@ -353,27 +353,8 @@ class TestTwoInstances:
         ministry = await cluster.login(MINISTRY)
         kommune = [await cluster.login(MAGDEBURG, gateway=i) for i in range(2)]
         try:
-            created = await ministry.post(
-                "/api/v1/surveys",
-                json={
-                    "title": "Wie viele IT-Stellen?",
-                    "questions": [
-                        {
-                            "id": "stellen",
-                            "kind": "number",
-                            "label": "IT-Stellen",
-                            "required": True,
-                            "max": 500,
-                        }
-                    ],
-                    "audience": {"kind": "organisations", "ids": ["15003"]},
-                    "closes_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
-                },
-            )
-            assert created.status_code == 201, created.text
-            sid = created.json()["id"]
+            sid = await stellen_survey(ministry)
             path = f"/api/v1/surveys/{sid}/response"
-            assert (await ministry.post(f"/api/v1/surveys/{sid}/publish")).status_code == 200
             # both instances hold the survey: each has taken a save
             before = await survey_writes_per_instance(cluster)
             for k in range(40):

@@ -120,6 +120,6 @@ async def setup(proc: ServiceProcess) -> QuestionnairesPart:
         survey_seconds=FOLLOWED_SURVEY_SECONDS,
     )
     part = QuestionnairesPart(svc, repo)
-    # followed from the start, so no copy is ever kept longer than a second without the events
+    # followed before any endpoint serves: no copy is ever kept without the events
     await part.follow_changes(proc)
     return part
