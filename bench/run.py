@@ -302,7 +302,6 @@ def ceilings(results: dict[str, Any]) -> dict[str, dict[str, float]]:
     find_none = grouped("db_find_grouped", find)
     find_r = grouped("db_find_response_grouped", cost("db_find_response"))
     insert_r = grouped("db_insert_response_grouped", cost("db_insert_response"))
-    update_r = grouped("db_update_response_grouped", cost("db_update_response"))
     render = cost("render_page")
     kv_get = cost("kv_get")
     # a token new to the gateway: in its copy of the token bucket (a dictionary lookup)
@@ -312,10 +311,11 @@ def ceilings(results: dict[str, Any]) -> dict[str, dict[str, float]]:
         # the token; the service call with the ballot's share of a grouped insert; its event
         "votes": token + fwd + ballot_insert + event,
         # per submission: the token; the draft save and the submit, each a call; the draft's
-        # lookup (is there a response?), its insert, the submission's update and its event. The
-        # submission needs no read: the instance that saved the draft still holds the response's
-        # lock and what it wrote (#63)
-        "surveys": token + 2 * fwd + find_none + insert_r + update_r + event,
+        # lookups (is there a response, is there a draft?), its insert, the submitted response's
+        # insert (#74; an update of the draft before) and its event. The submission needs no
+        # read: the instance that saved the draft still holds the response's lock and what it
+        # wrote (#63)
+        "surveys": token + 2 * fwd + 2 * find_none + 2 * insert_r + event,
         # the session (NATS KV), the survey with the response (a call and the response read),
         # the unread badge every page shows (a call), the HTML
         "page": session + (fwd + find_r) + fwd + render,

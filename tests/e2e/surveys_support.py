@@ -130,3 +130,8 @@ async def count(stack: Stack, collection: str, query: dict[str, Any] | None = No
         return await db[collection].count_documents(query or {})
     finally:
         await client.close()
+
+
+async def stored_answers(stack: Stack, query: dict[str, Any] | None = None) -> int:
+    """Responses and drafts stored (a draft until its first submission in `survey_drafts`)."""
+    return await count(stack, "survey_responses", query) + await count(stack, "survey_drafts", query)

@@ -238,6 +238,7 @@ class TestPrivacy:
         assert {s["need_id"] for s in sections["needs"]["supports"]} >= {other["id"]}
         assert sections["needs"]["signups"][0]["contact_email"] == "bauamt-kontakt@magdeburg.example"
         assert sections["surveys"]["survey_responses"][0]["answers"] == {"n": 7}
+        assert sections["surveys"]["survey_drafts"][0]["updated_by"]["id"] == nora_id
         assert len(sections["surveys"]["ballots"]) == 1
         assert topic["id"] in [t["_id"] for t in sections["surveys"]["topics"]]
         assert sections["notifications"]["preferences"][0]["_id"] == nora_id

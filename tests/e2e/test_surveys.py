@@ -12,6 +12,7 @@ import pytest
 from services.contracts import directory as d
 from services.contracts import surveys as sc
 from services.contracts.envelope import Principal
+from services.runtime import mongo
 from services.runtime.events import encode_event, outbox_entry
 from services.runtime.rpc import RpcClient
 from tests.conftest import Stack
@@ -172,6 +173,74 @@ class TestAnswering:
         stored = resubmitted.json()["answers"]
         assert "produkt" not in stored and "produkt_name" not in stored and stored["dms"] == "Nein"
         assert (await magdeburg.get(f"/api/v1/surveys/{sid}")).json()["my_response"] == "submitted"
+
+    async def test_a_first_draft_is_kept_apart_until_submitted_and_tidied_at_the_close(
+        self, stack: Stack
+    ) -> None:
+        """A draft never submitted lives in `survey_drafts`; the first submission stores the
+        response without touching it. Whatever the left-over draft says, the response counts
+        (after a reopening too), and the close drops the left-over drafts only."""
+        ministry = await stack.login()
+        sid = (await published(ministry))["id"]
+        url = f"/api/v1/surveys/{sid}/response"
+        halle, dessau = await stack.login(kommune("15002")), await stack.login(kommune("15001"))
+        assert (await halle.put(url, json={"answers": {"dms": "Nein"}})).json()["state"] == "draft"
+        assert (await dessau.put(url, json={"answers": {"dms": "Ja"}})).status_code == 200
+        assert (await count(stack, "survey_drafts"), await count(stack, "survey_responses")) == (2, 0)
+
+        submitted = await halle.post(f"{url}/submit", json={"answers": GOOD_ANSWERS})
+        assert submitted.status_code == 200 and submitted.json()["state"] == "submitted", submitted.text
+        assert (await halle.get(url)).json()["answers"] == GOOD_ANSWERS
+        assert (await halle.get(f"/api/v1/surveys/{sid}")).json()["my_response"] == "submitted"
+        listed = {s["id"]: s for s in (await halle.get("/api/v1/surveys")).json()["items"]}
+        assert listed[sid]["my_response"] == "submitted"
+        progress = (await ministry.get(f"/api/v1/surveys/{sid}/progress")).json()
+        assert (progress["submitted"], progress["drafts"], progress["nothing"]) == (1, 1, 1)
+        assert (await halle.put(url, json={"answers": {"dms": "Nein"}})).status_code == 409
+
+        # reopened: the submitted answers come back, not the older draft left beside them
+        reopened = await halle.post(f"{url}/reopen")
+        assert reopened.json()["state"] == "draft" and reopened.json()["answers"] == GOOD_ANSWERS
+        changed = {**GOOD_ANSWERS, "bemerkung": "Nach dem Wiederöffnen"}
+        assert (await halle.put(url, json={"answers": changed})).status_code == 200
+        assert (await halle.get(url)).json()["answers"] == changed
+        progress = (await ministry.get(f"/api/v1/surveys/{sid}/progress")).json()
+        assert (progress["submitted"], progress["drafts"], progress["nothing"]) == (0, 2, 1)
+
+        assert (await ministry.post(f"/api/v1/surveys/{sid}/close")).status_code == 200
+        assert await count(stack, "survey_drafts", {"_id": f"{sid}:15002"}) == 0, "left behind, dropped"
+        assert await count(stack, "survey_drafts", {"_id": f"{sid}:15001"}) == 1, "Dessau's only draft"
+        progress = (await ministry.get(f"/api/v1/surveys/{sid}/progress")).json()
+        assert (progress["submitted"], progress["drafts"], progress["nothing"]) == (0, 2, 1)
+        assert (await halle.get(url)).json()["answers"] == changed
+        assert (await dessau.get(url)).json()["answers"] == {"dms": "Ja"}
+
+    async def test_a_draft_stored_before_drafts_were_kept_apart_is_answered_where_it_is(
+        self, stack: Stack
+    ) -> None:
+        """Drafts written by an earlier version sit in `survey_responses` without the mark of a
+        first draft: they are read, saved and submitted there."""
+        sid = (await published(await stack.login()))["id"]
+        url = f"/api/v1/surveys/{sid}/response"
+        halle = await stack.login(kommune("15002"))
+        assert (await halle.put(url, json={"answers": {"dms": "Nein"}})).status_code == 200
+        client = mongo.client(stack.settings.mongodb_url)
+        try:
+            db = client[stack.settings.names.database("surveys")]
+            old = await db["survey_drafts"].find_one_and_delete({"_id": f"{sid}:15002"})
+            assert old is not None
+            old.pop("unsubmitted")
+            await db["survey_responses"].insert_one({**old, "answers": {"dms": "Ja"}, "outbox": []})
+        finally:
+            await client.close()
+        # the surveys service holds what it wrote for a moment (its lock lingers): let it go
+        await asyncio.sleep(1.5)
+        assert (await halle.get(url)).json()["answers"] == {"dms": "Ja"}
+        changed = {**GOOD_ANSWERS, "bemerkung": "Alt gespeichert"}
+        assert (await halle.put(url, json={"answers": changed})).status_code == 200
+        assert (await halle.post(f"{url}/submit")).json()["answers"] == changed
+        assert await count(stack, "survey_drafts") == 0
+        assert await count(stack, "survey_responses", {"_id": f"{sid}:15002", "state": "submitted"}) == 1
 
     async def test_hidden_answers_are_kept_in_a_draft(self, stack: Stack) -> None:
         survey = await published(await stack.login())

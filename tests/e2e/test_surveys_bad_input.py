@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Stack
-from tests.e2e.surveys_support import GOOD_ANSWERS, count, kommune, published
+from tests.e2e.surveys_support import GOOD_ANSWERS, count, kommune, published, stored_answers
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ class TestBadAnswers:
             assert response.headers["content-type"].startswith("application/problem+json")
             errors = response.json()["errors"]
             assert [e["field"] for e in errors] == [field] and needle in errors[0]["message"], errors
-        assert await count(stack, "survey_responses") == 0
+        assert await stored_answers(stack) == 0
 
     async def test_every_problem_named_at_once(self, stack: Stack, survey: dict[str, Any]) -> None:
         magdeburg = await stack.login(kommune("15003"))
@@ -64,7 +64,7 @@ class TestBadAnswers:
         many = {f"q{i}": 1 for i in range(201)}
         response = await magdeburg.put(f"/api/v1/surveys/{survey['id']}/response", json={"answers": many})
         assert response.status_code == 422 and response.json()["errors"][0]["field"] == "answers"
-        assert await count(stack, "survey_responses") == 0
+        assert await stored_answers(stack) == 0
 
     async def test_malformed_bodies(self, stack: Stack, survey: dict[str, Any]) -> None:
         magdeburg = await stack.login(kommune("15003"))
@@ -77,7 +77,7 @@ class TestBadAnswers:
         assert (await magdeburg.put(url, json={})).status_code == 422
         bad_key = await magdeburg.put(url, json={"answers": {"$where": "1"}})
         assert bad_key.status_code == 422
-        assert await count(stack, "survey_responses") == 0
+        assert await stored_answers(stack) == 0
 
 
 class TestNotYours:
@@ -95,7 +95,7 @@ class TestNotYours:
         assert submit.status_code == 403
         assert (await salzwedel.get(f"/api/v1/surveys/{sid}/results")).status_code == 403
         assert sid not in [s["id"] for s in (await salzwedel.get("/api/v1/surveys")).json()["items"]]
-        assert await count(stack, "survey_responses") == 0
+        assert await stored_answers(stack) == 0
 
     async def test_answering_for_another_kommune(self, stack: Stack, survey: dict[str, Any]) -> None:
         halle = await stack.login(kommune("15002"))
@@ -111,12 +111,12 @@ class TestNotYours:
         ministry = await stack.login()
         put = await ministry.put(f"/api/v1/surveys/{sid}/response", json={"answers": {"dms": "Ja"}})
         assert put.status_code == 403
-        assert await count(stack, "survey_responses") == 0
+        assert await stored_answers(stack) == 0
         # what Halle saves is Halle's, never Magdeburg's
         await halle.put(f"/api/v1/surveys/{sid}/response", json={"answers": {"dms": "Ja"}})
         magdeburg = await stack.login(kommune("15003"))
         assert (await magdeburg.get(f"/api/v1/surveys/{sid}/response")).json()["state"] == "none"
-        assert await count(stack, "survey_responses", {"_id": f"{sid}:15002"}) == 1
+        assert await count(stack, "survey_drafts", {"_id": f"{sid}:15002"}) == 1
 
     async def test_kommune_cannot_manage_surveys(self, stack: Stack, survey: dict[str, Any]) -> None:
         magdeburg = await stack.login(kommune("15003"))
@@ -143,4 +143,4 @@ class TestNotYours:
         assert put.status_code == 403
         async with stack.client() as anonymous:
             assert (await anonymous.get(f"/api/v1/surveys/{survey['id']}")).status_code == 401
-        assert await count(stack, "survey_responses") == 0
+        assert await stored_answers(stack) == 0

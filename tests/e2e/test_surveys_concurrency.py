@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from tests.conftest import DEMO_PASSWORD, Stack
-from tests.e2e.surveys_support import GOOD_ANSWERS, count, kommune, published
+from tests.e2e.surveys_support import GOOD_ANSWERS, kommune, published, stored_answers
 
 ANNA: dict[str, Any] = {**GOOD_ANSWERS, "dms": "Nein", "stellen": 1, "bemerkung": "Entwurf von Anna"}
 BERT: dict[str, Any] = {
@@ -49,7 +49,7 @@ async def test_two_colleagues_saving_at_once_leave_one_whole_draft(stack: Stack)
         who = "demo-15003" if draft["answers"] == ANNA else created.json()["id"]
         assert draft["updated_by"]["id"] == who, "the last saver is the one whose draft is stored"
         seen.add(draft["updated_by"]["name"])
-    assert await count(stack, "survey_responses") == 1, "one document per Kommune"
+    assert await stored_answers(stack) == 1, "one document per Kommune"
     assert seen <= {"Team Magdeburg", "Bert Beispiel"}
 
 

@@ -123,7 +123,7 @@ async def test_full_disk_gives_503_and_keeps_what_was_accepted(
     assert refused_at is not None, "the full disk was noticed"
     for _ in range(3):
         await save_all()
-    docs = {d["_id"].split(":", 1)[1]: d for d in await stored(stack, "surveys", "survey_responses", {})}
+    docs = {d["_id"].split(":", 1)[1]: d for d in await stored(stack, "surveys", "survey_drafts", {})}
     lost = [a for a in KOMMUNEN if not (accepted[a] <= docs[a]["answers"]["n"] <= attempted[a])]
     assert all(accepted[a] == attempted[a] for a in KOMMUNEN), "saving works again once there is space"
     figures.record("faults", "disk full: saves refused with 503", statuses[503])

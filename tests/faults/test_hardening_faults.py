@@ -131,7 +131,7 @@ class TestDatabaseOutage:
         assert bad == [], "every refusal is a 503 with problem details and Retry-After (or a 504 problem)"
         assert statuses[500] == 0
         assert during[503] > during[504], "the outage is reported as such, with a retry hint"
-        docs = {d["_id"].split(":", 1)[1]: d for d in await stored(stack, "surveys", "survey_responses", {})}
+        docs = {d["_id"].split(":", 1)[1]: d for d in await stored(stack, "surveys", "survey_drafts", {})}
         lost = [
             ags
             for ags in KOMMUNEN

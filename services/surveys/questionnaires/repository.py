@@ -1,8 +1,16 @@
 """Every query of surveys. Filters are built from typed values only.
 
 - `surveys`: one document per survey (definition, state, addressees stored at publishing);
-- `survey_responses`: one document per response, `_id = "<survey>:<Kommune or person>"`; a save
-  sets the whole answers map in one write (last save wins, never a mix of two drafts);
+- `survey_responses`: one document per submitted response, `_id = "<survey>:<Kommune or person>"`,
+  created by the first submission and kept after a reopening (then back in state "draft", and
+  saved there until submitted again); a save sets the whole answers map in one write (last save
+  wins, never a mix of two drafts);
+- `survey_drafts`: the draft of a response never submitted, same `_id`, marked `unsubmitted`.
+  A first submission inserts its response instead of updating the draft (on FerretDB an update
+  reads, converts and rewrites the whole document: three times an insert's work,
+  docs/performance.md #74); the draft it leaves behind is ignored while the response exists and
+  deleted when the survey closes. Responses written before there were drafts (drafts in
+  `survey_responses`, without the mark) are read and written where they are;
 - `survey_milestones`: once-only facts with a natural `_id` (`"<survey>:closing_soon"`,
   `"<survey>:closed"`), whose unique id makes them idempotent across instances;
 - `survey_reminders`: one document per reminder the ministry asked for.
@@ -28,19 +36,25 @@ class QuestionnairesRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.surveys = db["surveys"]
         self.responses = db["survey_responses"]
+        self.drafts = db["survey_drafts"]
         self.milestones = db["survey_milestones"]
         self.reminders = db["survey_reminders"]
         # 218 Kommunen saving and opening pages at once: their reads share finds
         self._response_lookups = GroupFind(self.responses, {"outbox": 0})
         self._response_inserts = GroupInsert(self.responses)
         self._response_updates = GroupUpdate(self.responses)
+        self._draft_lookups = GroupFind(self.drafts)
+        self._draft_inserts = GroupInsert(self.drafts)
+        self._draft_updates = GroupUpdate(self.drafts)
 
     @property
     def outbox_collections(self) -> list[Any]:
+        # drafts carry no events
         return [self.surveys, self.responses, self.milestones, self.reminders]
 
     async def create_indexes(self) -> None:
         await self.responses.create_index([("survey_id", ASCENDING)])
+        await self.drafts.create_index([("survey_id", ASCENDING)])
         await self.reminders.create_index([("survey_id", ASCENDING)])
 
     # surveys --------------------------------------------------------------------------
@@ -117,17 +131,37 @@ class QuestionnairesRepository:
     # responses ------------------------------------------------------------------------
 
     async def response(self, rid: str) -> Document | None:
-        return await self._response_lookups.get(rid)
+        """The response as it stands: the submitted (or reopened) one, else the first draft."""
+        found = await self._response_lookups.get(rid)
+        return found if found is not None else await self._draft_lookups.get(rid)
 
     async def responses_of(self, survey_id: str, *, state: str | None = None) -> list[Document]:
-        query: Document = {"survey_id": survey_id}
-        if state is not None:
-            query["state"] = state
-        return await self.responses.find(query, {"outbox": 0}).to_list(None)
+        if state == "submitted":  # never in the drafts
+            query = {"survey_id": survey_id, "state": state}
+            return await self.responses.find(query, {"outbox": 0}).to_list(None)
+        found = await self.responses.find({"survey_id": survey_id}, {"outbox": 0}).to_list(None)
+        have = {d["_id"] for d in found}
+        drafts = await self.drafts.find({"survey_id": survey_id}).to_list(None)
+        found += [d for d in drafts if d["_id"] not in have]
+        return found if state is None else [d for d in found if d["state"] == state]
 
     async def response_states(self, ids: list[str]) -> dict[str, str]:
         docs = await self.responses.find({"_id": {"$in": ids}}, {"state": 1}).to_list(None)
-        return {d["_id"]: d["state"] for d in docs}
+        states = {d["_id"]: d["state"] for d in docs}
+        rest = [i for i in ids if i not in states]
+        if rest:
+            drafts = await self.drafts.find({"_id": {"$in": rest}}, {"_id": 1}).to_list(None)
+            states.update((d["_id"], "draft") for d in drafts)
+        return states
+
+    async def forget_drafts(self, survey_id: str) -> int:
+        """Drop the drafts left behind by submitted responses (once the survey is closed; the
+        drafts of respondents who never submitted stay, progress shows them)."""
+        submitted = await self.responses.find({"survey_id": survey_id}, {"_id": 1}).to_list(None)
+        if not submitted:
+            return 0
+        result = await self.drafts.delete_many({"_id": {"$in": [d["_id"] for d in submitted]}})
+        return result.deleted_count
 
     # The writes of a response below are made under the response's lock (see the service):
     # the caller has read `stored` under it, so the state checked there is the state written over.
@@ -140,8 +174,10 @@ class QuestionnairesRepository:
         """The draft with these answers, created if there was none; returns it as stored (None
         if it was created meanwhile, which only a writer outside the lock can do)."""
         if stored is None:
-            return await self._create({**base, **fields, "_id": rid, "state": "draft", "outbox": []})
-        await self._response_updates.update_one({"_id": rid}, {"$set": fields})
+            doc = {**base, **fields, "_id": rid, "state": "draft", "unsubmitted": True}
+            return await self._create(self._draft_inserts, doc)
+        updates = self._draft_updates if stored.get("unsubmitted") else self._response_updates
+        await updates.update_one({"_id": rid}, {"$set": fields})
         return {**stored, **fields}
 
     async def submit(
@@ -149,8 +185,10 @@ class QuestionnairesRepository:
     ) -> Document | None:
         """Draft (or nothing) → submitted with these answers, in one write; returns it as stored
         (None as for `save_draft`)."""
-        if stored is None:
-            return await self._create({**base, **fields, "_id": rid, "state": "submitted", "outbox": outbox})
+        if stored is None or stored.get("unsubmitted"):
+            first = {"created_at": stored["created_at"]} if stored else {}
+            doc = {**base, **first, **fields, "_id": rid, "state": "submitted", "outbox": outbox}
+            return await self._create(self._response_inserts, doc)
         await self._response_updates.update_one(
             {"_id": rid}, {"$set": {**fields, "state": "submitted"}, "$push": {"outbox": {"$each": outbox}}}
         )
@@ -162,9 +200,10 @@ class QuestionnairesRepository:
         )
         return {**stored, **fields, "state": "draft"}
 
-    async def _create(self, doc: Document) -> Document | None:
+    @staticmethod
+    async def _create(inserts: GroupInsert, doc: Document) -> Document | None:
         try:
-            await self._response_inserts.insert(doc)
+            await inserts.insert(doc)
         except DuplicateKeyError:
             return None
         return doc

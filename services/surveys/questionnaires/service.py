@@ -14,6 +14,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import msgspec
+from pymongo.errors import PyMongoError
 
 from services.contracts import surveys as c
 from services.contracts.envelope import FieldError, Principal
@@ -377,6 +378,10 @@ class QuestionnairesService:
         self._recent.drop(survey_id)
         await self.repo.mark_closed(survey_id, fields)
         self._recent.drop(survey_id)
+        try:
+            await self.repo.forget_drafts(survey_id)
+        except PyMongoError as exc:  # tidying only: a left-over draft is never read again
+            log.warning("drafts of closed survey %s not dropped: %r", survey_id, exc)
 
     # --- reading -----------------------------------------------------------------------
 
