@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 from collections.abc import AsyncIterator
@@ -94,6 +95,7 @@ class Locks:
             )
 
     @staticmethod
+    @functools.lru_cache(maxsize=4096)  # a response's lock is asked for by each of its writes
     def key(name: str) -> str:
         """The KV key of a lock (names may hold characters KV keys may not)."""
         return hashlib.sha256(name.encode()).hexdigest()[:40]

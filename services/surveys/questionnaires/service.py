@@ -69,24 +69,32 @@ def _questions(doc: Document) -> list[c.Question]:
 
 
 class _Derived:
-    """What each answer derives from its survey: the questions as Structs and the addressees by
-    id, worked out once per document read (the recent copy is one object for a second) instead
-    of on every request (converting 20 questions and scanning 218 addressees each time took an
-    eighth of the service's CPU per answer)."""
+    """What each answer derives from its survey: the questions as Structs, the addressees by id
+    and the set of addressed keys, worked out once per document read (the recent copy is one
+    object for seconds) instead of on every request (converting 20 questions and scanning 218
+    addressees each time took an eighth of the service's CPU per answer)."""
 
     def __init__(self, max_entries: int = 8) -> None:
         # a few surveys are answered at a time; each entry holds its survey document
         self.max_entries = max_entries
-        self._by_id: dict[str, tuple[Document, list[c.Question], dict[str, Document]]] = {}
+        self._by_id: dict[str, tuple[Document, list[c.Question], dict[str, Document], frozenset[str]]] = {}
 
-    def of(self, doc: Document) -> tuple[list[c.Question], dict[str, Document]]:
+    def _entry(self, doc: Document) -> tuple[Document, list[c.Question], dict[str, Document], frozenset[str]]:
         entry = self._by_id.get(doc["_id"])
         if entry is None or entry[0] is not doc:
             if len(self._by_id) >= self.max_entries:
                 self._by_id.clear()
-            entry = (doc, _questions(doc), {a["id"]: a for a in doc.get("addressed") or []})
+            addressees = {a["id"]: a for a in doc.get("addressed") or []}
+            entry = (doc, _questions(doc), addressees, frozenset(doc.get("addressed_keys") or ()))
             self._by_id[doc["_id"]] = entry
+        return entry
+
+    def of(self, doc: Document) -> tuple[list[c.Question], dict[str, Document]]:
+        entry = self._entry(doc)
         return entry[1], entry[2]
+
+    def keys(self, doc: Document) -> frozenset[str]:
+        return self._entry(doc)[3]
 
 
 def _opt(value: datetime | None) -> datetime | None:
@@ -176,7 +184,7 @@ class QuestionnairesService:
         return who.person_id if doc["respond_as"] == "person" else who.organisation_id
 
     def _addressed(self, doc: Document, who: Principal) -> bool:
-        return doc["status"] != "draft" and self._key(doc, who) in (doc.get("addressed_keys") or [])
+        return doc["status"] != "draft" and self._key(doc, who) in self._derived.keys(doc)
 
     def survey_changed(self, survey_id: str, closed_at: datetime | None = None) -> None:
         """Another instance published or closed the survey (its event): read it again when
