@@ -18,6 +18,7 @@ import uvicorn
 import uvloop
 
 from gateway.app import create_app
+from gateway.writes import GatheringHttpToolsProtocol
 from services.runtime import heap, logs
 from services.runtime.settings import Settings
 
@@ -37,12 +38,13 @@ async def serve_app(
     both run on the same server with the same worker count.
 
     httptools (a C parser) instead of the pure Python h11, on a uvloop loop (see `run`): the
-    bare JSON POST baseline doubles with them (docs/performance.md)."""
+    bare JSON POST baseline doubles with them (docs/performance.md); each response in one
+    socket write (gateway/writes.py)."""
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
-        http="httptools",
+        http=GatheringHttpToolsProtocol,
         log_config=None,
         access_log=False,
         proxy_headers=False,
