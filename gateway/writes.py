@@ -6,7 +6,7 @@ loopback each one wakes the reader: the client reads the head, sleeps, and wakes
 body. Both writes happen in the same turn of the event loop (the app sends the two messages one
 after the other), so the protocol below hands uvicorn a transport that gathers what is written
 in one turn and sends it at the start of the next. A streamed response (the live results) still
-goes out chunk by chunk, each a turn later. docs/performance.md #75 has the figures.
+goes out chunk by chunk, each a turn later. docs/performance.md #76 has the figures.
 """
 
 from __future__ import annotations
