@@ -155,12 +155,21 @@ class QuestionnairesRepository:
         return states
 
     async def forget_drafts(self, survey_id: str) -> int:
-        """Drop the drafts left behind by submitted responses (once the survey is closed; the
-        drafts of respondents who never submitted stay, progress shows them)."""
-        submitted = await self.responses.find({"survey_id": survey_id}, {"_id": 1}).to_list(None)
-        if not submitted:
+        """Drop the drafts left behind by responses (once the survey is closed; the drafts of
+        respondents who never submitted stay, progress shows them). The drafts are read by
+        survey, the responses only by `_id`: FerretDB reads a whole collection for any other
+        filter, and the responses are the larger one."""
+        drafts = [
+            d["_id"] for d in await self.drafts.find({"survey_id": survey_id}, {"_id": 1}).to_list(None)
+        ]
+        if not drafts:
             return 0
-        result = await self.drafts.delete_many({"_id": {"$in": [d["_id"] for d in submitted]}})
+        answered = [
+            d["_id"] for d in await self.responses.find({"_id": {"$in": drafts}}, {"_id": 1}).to_list(None)
+        ]
+        if not answered:
+            return 0
+        result = await self.drafts.delete_many({"_id": {"$in": answered}})
         return result.deleted_count
 
     # The writes of a response below are made under the response's lock (see the service):
