@@ -23,6 +23,7 @@ import sys
 import time
 
 import msgspec
+import uvloop
 
 
 class Call(msgspec.Struct):
@@ -189,7 +190,10 @@ async def run(spec: Spec) -> Report:
 def main() -> None:
     with open(sys.argv[1], "rb") as handle:
         spec = msgspec.json.decode(handle.read(), type=Spec)
-    report = asyncio.run(run(spec))
+    # uvloop, as the gateway and the services run on: with asyncio's own loop the generator spent
+    # a third more CPU per request, taken from the two cores the platform is measured on
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        report = runner.run(run(spec))
     sys.stdout.write(json.dumps(msgspec.to_builtins(report)))
 
 
