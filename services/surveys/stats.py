@@ -66,9 +66,7 @@ class SurveysStats:
         for doc in await self.surveys.surveys_all(with_addressed=True):
             if doc.get("status") not in COUNTED_SURVEYS:
                 continue
-            submitted = {
-                r["respondent_id"] for r in await self.surveys.responses_of(doc["_id"], state="submitted")
-            }
+            submitted = {r["respondent_id"] for r in await self.surveys.submitted_of(doc["_id"])}
             counted.append((doc.get("addressed") or [], submitted))
         responses, responses_by_kreis = response_figures(counted)
         spot, spot_by_kreis = await self.spotlights.stats()

@@ -135,15 +135,18 @@ class QuestionnairesRepository:
         found = await self._response_lookups.get(rid)
         return found if found is not None else await self._draft_lookups.get(rid)
 
-    async def responses_of(self, survey_id: str, *, state: str | None = None) -> list[Document]:
-        if state == "submitted":  # never in the drafts
-            query = {"survey_id": survey_id, "state": state}
-            return await self.responses.find(query, {"outbox": 0}).to_list(None)
+    async def responses_of(self, survey_id: str) -> list[Document]:
+        """Every response of the survey as it stands: the responses, and the first drafts of
+        those who have none."""
         found = await self.responses.find({"survey_id": survey_id}, {"outbox": 0}).to_list(None)
         have = {d["_id"] for d in found}
         drafts = await self.drafts.find({"survey_id": survey_id}).to_list(None)
-        found += [d for d in drafts if d["_id"] not in have]
-        return found if state is None else [d for d in found if d["state"] == state]
+        return found + [d for d in drafts if d["_id"] not in have]
+
+    async def submitted_of(self, survey_id: str) -> list[Document]:
+        """The submitted responses of the survey (never among the drafts)."""
+        query = {"survey_id": survey_id, "state": "submitted"}
+        return await self.responses.find(query, {"outbox": 0}).to_list(None)
 
     async def response_states(self, ids: list[str]) -> dict[str, str]:
         docs = await self.responses.find({"_id": {"$in": ids}}, {"state": 1}).to_list(None)
