@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.contracts import notifications as n
@@ -106,6 +107,17 @@ class WebhookRepository:
 
     def subscriptions_changed(self) -> None:
         self._active.drop("all")
+
+    async def failed_in_row(self, subscription_id: str) -> int:
+        """One more delivery failed for good: the count of them in a row, counted by the
+        database (deliveries of one round fail at the same time, each from the same copy)."""
+        doc = await self.subscriptions.find_one_and_update(
+            {"_id": subscription_id},
+            {"$inc": {"failures_in_row": 1}},
+            # no projection: FerretDB 1.24 does not implement one for findAndModify
+            return_document=ReturnDocument.AFTER,
+        )
+        return int(doc["failures_in_row"]) if doc else 0
 
     async def add_delivery(self, doc: Document) -> bool:
         try:
@@ -424,13 +436,12 @@ class WebhookSender(BackgroundLoop):
             return 0
 
     async def _failed_for_good(self, sub: Document) -> None:
-        failures = int(sub.get("failures_in_row") or 0) + 1
-        update: Document = {"failures_in_row": failures}
+        failures = await self.repo.failed_in_row(sub["_id"])
         if failures >= DISABLE_AFTER:
-            update.update(
-                active=False, disabled_reason=f"{failures} Zustellungen in Folge endgültig gescheitert"
+            reason = f"{failures} Zustellungen in Folge endgültig gescheitert"
+            await self.repo.subscriptions.update_one(
+                {"_id": sub["_id"]}, {"$set": {"active": False, "disabled_reason": reason}}
             )
-        await self.repo.subscriptions.update_one({"_id": sub["_id"]}, {"$set": update})
         self.repo.subscriptions_changed()
         if failures >= DISABLE_AFTER:
             await self.inbox.add_inbox(

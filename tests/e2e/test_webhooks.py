@@ -120,6 +120,23 @@ class TestWebhooks:
         [entry] = [d for d in log if d["event_type"] == "need.reported"]
         assert entry["state"] == "delivered" and [a["status"] for a in entry["attempts"]] == [503, 503, 200]
 
+    async def test_failures_of_one_round_each_count(
+        self, stack: Stack, receiver: tuple[Receiver, str]
+    ) -> None:
+        """Deliveries of one round fail at the same moment, each holding the same copy of the
+        subscription: all of them count towards switching it off."""
+        _, url = receiver
+        sender = stack.processes["notifications"].parts["webhook_sender"]
+        ministry = await stack.login()
+        created = await ministry.post("/api/v1/webhooks", json={"url": url, "event_types": ["need.reported"]})
+        assert created.status_code == 201
+        sub = await sender.repo.subscriptions.find_one({"_id": created.json()["id"]})
+        await asyncio.gather(*(sender._failed_for_good(sub) for _ in range(3)))
+        [hook] = (await ministry.get("/api/v1/webhooks")).json()["items"]
+        assert hook["active"] is False and "3 Zustellungen" in hook["disabled_reason"]
+        inbox = (await ministry.get("/api/v1/notifications")).json()["items"]
+        assert [i["title"] for i in inbox] == ["Webhook deaktiviert"]
+
     async def test_persistent_failure_disables_with_a_notice(
         self, stack: Stack, receiver: tuple[Receiver, str]
     ) -> None:
