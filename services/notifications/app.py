@@ -88,7 +88,7 @@ async def start(settings: Settings) -> ServiceProcess:
     hooks = WebhookRepository(proc.db)
     await hooks.create_indexes()
     # a separate consumer and sender: a slow receiver never holds up mail or the inbox
-    hook_sender = WebhookSender(hooks, inbox_repo)
+    hook_sender = WebhookSender(hooks, inbox_repo, locks=await proc.locks())
     hook_sender.start()
     proc.on_stop(hook_sender.stop)
     hook_fanout = WebhookFanOut(hooks, on_delivery=hook_sender.wake)

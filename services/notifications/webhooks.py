@@ -22,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.contracts import notifications as n
@@ -31,6 +30,7 @@ from services.runtime import metrics
 from services.runtime.consumer import EventConsumer
 from services.runtime.errors import Forbidden, NotFound
 from services.runtime.events import encode_cloudevent
+from services.runtime.locks import Locks
 from services.runtime.loops import BackgroundLoop
 from services.runtime.mongo import AsyncDatabase, Document
 from services.runtime.recent import Recent
@@ -109,15 +109,13 @@ class WebhookRepository:
         self._active.drop("all")
 
     async def failed_in_row(self, subscription_id: str) -> int:
-        """One more delivery failed for good: the count of them in a row, counted by the
-        database (deliveries of one round fail at the same time, each from the same copy)."""
-        doc = await self.subscriptions.find_one_and_update(
-            {"_id": subscription_id},
-            {"$inc": {"failures_in_row": 1}},
-            # no projection: FerretDB 1.24 does not implement one for findAndModify
-            return_document=ReturnDocument.AFTER,
-        )
-        return int(doc["failures_in_row"]) if doc else 0
+        """One more delivery failed for good: the count of them in a row. Read and written under
+        the subscription's lock (the sender's): deliveries of one round fail at the same moment,
+        and FerretDB's updates, `$inc` too, are read-modify-write."""
+        doc = await self.subscriptions.find_one({"_id": subscription_id}, {"failures_in_row": 1})
+        failures = int((doc or {}).get("failures_in_row") or 0) + 1
+        await self.subscriptions.update_one({"_id": subscription_id}, {"$set": {"failures_in_row": failures}})
+        return failures
 
     async def add_delivery(self, doc: Document) -> bool:
         try:
@@ -353,10 +351,14 @@ class WebhookSender(BackgroundLoop):
         concurrency: int = 10,
         delays: tuple[int, ...] = RETRY_DELAYS,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        locks: Locks | None = None,
     ) -> None:
         super().__init__()
         self.repo = repo
         self.inbox = inbox
+        # a subscription's count of failures in a row is changed by one delivery at a time,
+        # across the instances of the service
+        self.locks = locks or Locks.local()
         self.interval = interval
         self.delays = delays
         self.clock = clock
@@ -436,7 +438,8 @@ class WebhookSender(BackgroundLoop):
             return 0
 
     async def _failed_for_good(self, sub: Document) -> None:
-        failures = await self.repo.failed_in_row(sub["_id"])
+        async with self.locks.hold(f"webhook:{sub['_id']}"):
+            failures = await self.repo.failed_in_row(sub["_id"])
         if failures >= DISABLE_AFTER:
             reason = f"{failures} Zustellungen in Folge endgültig gescheitert"
             await self.repo.subscriptions.update_one(
