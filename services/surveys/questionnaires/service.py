@@ -74,16 +74,18 @@ class _Derived:
     recent copy is one object for seconds) instead of on every request (converting 20 questions
     and scanning 218 addressees each time took an eighth of the service's CPU per answer)."""
 
-    def __init__(self, max_entries: int = 8) -> None:
-        # a few surveys are answered at a time; each entry holds its survey document
+    def __init__(self, max_entries: int = 32) -> None:
+        # the surveys answered at a time, each entry holding its survey document (~50 KB); the
+        # oldest makes room, as a bulk clear would make every open survey derive again
         self.max_entries = max_entries
         self._by_id: dict[str, tuple[Document, list[c.Question], dict[str, Document]]] = {}
 
     def of(self, doc: Document) -> tuple[list[c.Question], dict[str, Document]]:
         entry = self._by_id.get(doc["_id"])
         if entry is None or entry[0] is not doc:
+            self._by_id.pop(doc["_id"], None)
             if len(self._by_id) >= self.max_entries:
-                self._by_id.clear()
+                del self._by_id[next(iter(self._by_id))]
             entry = (doc, _questions(doc), {a["id"]: a for a in doc.get("addressed") or []})
             self._by_id[doc["_id"]] = entry
         return entry[1], entry[2]
