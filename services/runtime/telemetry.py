@@ -20,12 +20,14 @@ import re
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 
+from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, Sampler
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, SpanKind
 
 from services.runtime import ids
 
@@ -39,12 +41,13 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 request_id: ContextVar[str | None] = ContextVar("gdst_request_id", default=None)
 
 _configured = False
+# set by `configure` when only a caller's sampled trace is recorded: the ids of the other spans
+# are made here directly (see `incoming`)
+_unsampled_ids: IdGenerator | None = None
 
 
 def _exporter_from_env(env: Mapping[str, str]) -> SpanExporter | None:
-    choice = (env.get("OTEL_TRACES_EXPORTER") or "").strip().lower()
-    if not choice and env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
-        choice = "otlp"
+    choice = _exporter_choice(env)
     if choice in ("", "none"):
         return None
     if choice == "console":
@@ -70,7 +73,24 @@ def configure(process_name: str, env: Mapping[str, str] | None = None) -> None:
     if _configured:
         return
     _configured = True
-    trace.set_tracer_provider(provider_for(process_name, os.environ if env is None else env))
+    e = os.environ if env is None else env
+    provider = provider_for(process_name, e)
+    trace.set_tracer_provider(provider)
+    global _unsampled_ids
+    _unsampled_ids = provider.id_generator if _only_sampled_parents(e) else None
+
+
+def _only_sampled_parents(e: Mapping[str, str]) -> bool:
+    """Whether a span is recorded only when the caller's trace is sampled (no exporter, no
+    sampler chosen): then an unsampled request's span needs ids and nothing else."""
+    return _exporter_choice(e) in ("", "none") and not e.get("OTEL_TRACES_SAMPLER")
+
+
+def _exporter_choice(e: Mapping[str, str]) -> str:
+    choice = (e.get("OTEL_TRACES_EXPORTER") or "").strip().lower()
+    if not choice and e.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        choice = "otlp"
+    return choice
 
 
 def provider_for(process_name: str, e: Mapping[str, str]) -> TracerProvider:
@@ -133,6 +153,27 @@ def incoming(
     token = request_id.set(rid)
     try:
         parent = propagate.extract(found)
+        caller = trace.get_current_span(parent).get_span_context()
+        if _unsampled_ids is not None and not caller.trace_flags.sampled:
+            # what the SDK would make, a span that records nothing, without its sampler, span
+            # builder and context manager layers: a third of the cost, paid by every request
+            # in every process (docs/performance.md #78)
+            ids = _unsampled_ids
+            span: Span = NonRecordingSpan(
+                SpanContext(
+                    caller.trace_id if caller.is_valid else ids.generate_trace_id(),
+                    ids.generate_span_id(),
+                    is_remote=False,
+                    trace_flags=caller.trace_flags,
+                    trace_state=caller.trace_state,
+                )
+            )
+            attached = otel_context.attach(trace.set_span_in_context(span, parent))
+            try:
+                yield span
+            finally:
+                otel_context.detach(attached)
+            return
         with tracer().start_as_current_span(
             name, context=parent, kind=kind, attributes=dict(attributes or {})
         ) as span:

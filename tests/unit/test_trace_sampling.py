@@ -3,9 +3,14 @@ Either way every request gets trace ids that travel on, so logs can be joined by
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 
+from services.runtime import telemetry
 from services.runtime.telemetry import provider_for
 
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -46,3 +51,43 @@ def test_with_an_exporter_every_trace_is_recorded() -> None:
 
 def test_the_sampler_variable_still_decides() -> None:
     assert _span(provider_for("gateway", {"OTEL_TRACES_SAMPLER": "always_on"}), None)[0]
+
+
+def test_an_unsampled_request_continues_the_callers_trace_with_a_span_of_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # as `configure` sets it up without an exporter: such spans are made without the SDK's tracer
+    monkeypatch.setattr(telemetry, "_unsampled_ids", RandomIdGenerator())
+    caller_span = "00f067aa0ba902b7"
+    headers = {"traceparent": f"00-{CALLER_TRACE}-{caller_span}-00", "X-Request-ID": "req-1"}
+    with telemetry.incoming("rpc surveys.save", headers) as span:
+        ctx = span.get_span_context()
+        onward = telemetry.outgoing_headers()
+        record = logging.LogRecord("x", logging.INFO, __file__, 1, "m", None, None)
+        telemetry.ContextFilter().filter(record)
+    assert not span.is_recording()
+    assert f"{ctx.trace_id:032x}" == CALLER_TRACE and f"{ctx.span_id:016x}" != caller_span
+    assert onward == {"X-Request-ID": "req-1", "traceparent": f"00-{CALLER_TRACE}-{ctx.span_id:016x}-00"}
+    assert (
+        getattr(record, "trace_id", None) == CALLER_TRACE and getattr(record, "request_id", None) == "req-1"
+    )
+    # nothing of the request is left current after it
+    assert not trace.get_current_span().get_span_context().is_valid
+    assert telemetry.request_id.get() is None
+
+
+def test_a_request_without_a_trace_starts_one_that_travels_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(telemetry, "_unsampled_ids", RandomIdGenerator())
+    with telemetry.incoming("GET /x", {}, new_request_id=True) as span:
+        ctx = span.get_span_context()
+        onward = telemetry.outgoing_headers()
+    assert ctx.is_valid and not ctx.trace_flags.sampled
+    assert onward["traceparent"] == f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-00"
+    assert onward["X-Request-ID"]
+
+
+def test_only_a_process_without_exporter_and_sampler_takes_the_short_way() -> None:
+    assert telemetry._only_sampled_parents({})
+    assert not telemetry._only_sampled_parents({"OTEL_TRACES_EXPORTER": "console"})
+    assert not telemetry._only_sampled_parents({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"})
+    assert not telemetry._only_sampled_parents({"OTEL_TRACES_SAMPLER": "always_on"})
