@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from bench.run import CONCURRENCY, ceilings, rss_growth, tail_factor
+from bench.platform import RoundResult
+from bench.run import CONCURRENCY, ceilings, round_shares, rss_growth, tail_factor
 
 
 def figures(cpu_ms: float, mean_ms: float = 10.0, p99_ms: float = 30.0) -> dict[str, Any]:
@@ -106,3 +107,15 @@ def test_memory_growth_leaves_out_the_servers_and_missing_readings() -> None:
     first = {"surveys": 54.0, "gateway": 75.0, "ferretdb": 150.0, "needs": None}
     last = {"surveys": 58.5, "gateway": 74.0, "ferretdb": 180.0, "needs": 98.0}
     assert rss_growth(first, last, ("ferretdb",)) == "gateway -1.0, surveys +4.5"
+
+
+def test_a_rate_is_compared_with_the_baseline_of_its_own_round() -> None:
+    # the machine was fast in the first round and slow in the second: the medians of the two
+    # columns (1,000 and 5,000/s) would come from different minutes
+    rounds = [
+        RoundResult(figures={"votes": {"per_s": 2000.0}, "baseline_forward": {"per_s": 8000.0}}),
+        RoundResult(figures={"votes": {"per_s": 1000.0}, "baseline_forward": {"per_s": 4000.0}}),
+        RoundResult(figures={"baseline_forward": {"per_s": 5000.0}}),  # the scenario failed to run
+    ]
+    assert round_shares(rounds, "votes", "baseline_forward") == [0.25, 0.25]
+    assert round_shares(rounds, "surveys", "baseline_forward") == []
