@@ -324,6 +324,75 @@ class TestAnswering:
         after = (await ministry.get(f"/api/v1/surveys/{survey['id']}")).json()
         assert after["state"] == "closed" and after["closed_at"] is not None
 
+    async def test_the_deadline_task_closes_surveys_published_after_it_read_the_list(
+        self, stack: Stack
+    ) -> None:
+        """The task keeps its list of published surveys for minutes (reading it scans every
+        survey ever made); a survey published meanwhile, here or by another instance, is on it
+        by its deadline all the same."""
+        ministry = await stack.login()
+        svc = stack.processes["surveys"].parts["surveys"]
+        early = await published(ministry)
+        await svc.run_deadlines(recent=True)  # the task has its list now
+        here = await published(ministry, closes_at=closes_in(days=3))
+        await svc.run_deadlines(datetime.fromisoformat(here["closes_at"]) + timedelta(seconds=1), recent=True)
+        assert (await ministry.get(f"/api/v1/surveys/{here['id']}")).json()["state"] == "closed"
+        assert (await ministry.get(f"/api/v1/surveys/{early['id']}")).json()["state"] == "open"
+
+        # another instance publishes: its write, then its event
+        created = (
+            await ministry.post("/api/v1/surveys", json=definition(closes_at=closes_in(days=4)))
+        ).json()
+        sid, closes = created["id"], datetime.fromisoformat(created["closes_at"])
+        repo = stack.processes["surveys"].parts["surveys_repository"]
+        fields = {
+            "addressed": [],
+            "addressed_keys": [],
+            "published_at": datetime.now(UTC),
+            "published_by": "p-x",
+        }
+        await svc.run_deadlines(recent=True)  # the list again, after the close above
+        assert await repo.publish(sid, 0, fields, [])
+        await svc.run_deadlines(closes + timedelta(seconds=1), recent=True)
+        assert (await repo.survey(sid))["status"] == "published"  # not on the list before the event
+        entry = outbox_entry(
+            sc.EVENT_PUBLISHED,
+            sc.SurveyPublished(
+                survey_id=sid,
+                title=created["title"],
+                respond_as="organisation",
+                organisation_ids=[],
+                person_ids=[],
+                opens_at=None,
+                closes_at=closes,
+                published_by="p-x",
+            ),
+            subject=f"surveys/{sid}",
+        )
+        nc = stack.processes["needs"].conn.nc
+        await nc.publish(
+            stack.settings.names.event_subject(sc.EVENT_PUBLISHED), encode_event(entry, "/gdst/surveys")
+        )
+        await nc.flush()
+        for _ in range(40):
+            await svc.run_deadlines(closes + timedelta(seconds=1), recent=True)
+            if (await repo.survey(sid))["status"] == "closed":
+                break
+            await asyncio.sleep(0.05)
+        assert (await ministry.get(f"/api/v1/surveys/{sid}")).json()["state"] == "closed"
+
+    async def test_a_survey_closed_early_is_never_announced_as_closing_soon(self, stack: Stack) -> None:
+        ministry = await stack.login()
+        svc = stack.processes["surveys"].parts["surveys"]
+        survey = await published(ministry, closes_at=closes_in(days=10))
+        await svc.run_deadlines(recent=True)
+        repo = stack.processes["surveys"].parts["surveys_repository"]
+        # closed by another instance whose event never came: the task's list still has it
+        await repo.mark_closed(survey["id"], {"closed_at": datetime.now(UTC), "close_reason": "manual"})
+        svc.closing_soon = timedelta(days=3)
+        await svc.run_deadlines(datetime.fromisoformat(survey["closes_at"]) - timedelta(days=1), recent=True)
+        assert await repo.milestone(f"{survey['id']}:closing_soon") is None
+
     async def test_scheduled_survey_cannot_be_answered_yet(self, stack: Stack) -> None:
         survey = await published(await stack.login(), opens_at=closes_in(days=2))
         assert survey["state"] == "scheduled"

@@ -73,7 +73,7 @@ class QuestionnairesPart:
             while True:
                 await asyncio.sleep(interval)
                 try:
-                    await self.service.run_deadlines()
+                    await self.service.run_deadlines(recent=True)
                 except Exception as exc:
                     log.warning("survey deadlines failed: %r", exc)
 
