@@ -111,7 +111,7 @@ def test_memory_growth_leaves_out_the_servers_and_missing_readings() -> None:
 
 def test_a_rate_is_compared_with_the_baseline_of_its_own_round() -> None:
     # the machine was fast in the first round and slow in the second: the medians of the two
-    # columns (1,000 and 5,000/s) would come from different minutes
+    # columns (1,500 and 5,000/s) would say 30 %, a share no round had
     rounds = [
         RoundResult(figures={"votes": {"per_s": 2000.0}, "baseline_forward": {"per_s": 8000.0}}),
         RoundResult(figures={"votes": {"per_s": 1000.0}, "baseline_forward": {"per_s": 4000.0}}),
