@@ -117,6 +117,15 @@ class WebhookRepository:
         await self.subscriptions.update_one({"_id": subscription_id}, {"$set": {"failures_in_row": failures}})
         return failures
 
+    async def delivered(self, subscription_id: str) -> None:
+        """A delivery arrived: the failures in a row start again from none."""
+        await self.subscriptions.update_one({"_id": subscription_id}, {"$set": {"failures_in_row": 0}})
+
+    async def disable(self, subscription_id: str, reason: str) -> None:
+        await self.subscriptions.update_one(
+            {"_id": subscription_id}, {"$set": {"active": False, "disabled_reason": reason}}
+        )
+
     async def add_delivery(self, doc: Document) -> bool:
         try:
             await self.deliveries.insert_one(doc)
@@ -420,9 +429,7 @@ class WebhookSender(BackgroundLoop):
             metrics.WEBHOOKS.labels("delivered" if error is None else "failed").inc()
             if error is None:
                 await self.repo.record(doc["_id"], attempt, {"state": "delivered"})
-                await self.repo.subscriptions.update_one(
-                    {"_id": sub["_id"]}, {"$set": {"failures_in_row": 0}}
-                )
+                await self.repo.delivered(sub["_id"])
                 self.repo.subscriptions_changed()
                 return 1
             tries = len(doc.get("attempts") or []) + 1
@@ -440,24 +447,22 @@ class WebhookSender(BackgroundLoop):
     async def _failed_for_good(self, sub: Document) -> None:
         async with self.locks.hold(f"webhook:{sub['_id']}"):
             failures = await self.repo.failed_in_row(sub["_id"])
-        if failures >= DISABLE_AFTER:
-            reason = f"{failures} Zustellungen in Folge endgültig gescheitert"
-            await self.repo.subscriptions.update_one(
-                {"_id": sub["_id"]}, {"$set": {"active": False, "disabled_reason": reason}}
-            )
+        if failures < DISABLE_AFTER:
+            self.repo.subscriptions_changed()
+            return
+        await self.repo.disable(sub["_id"], f"{failures} Zustellungen in Folge endgültig gescheitert")
         self.repo.subscriptions_changed()
-        if failures >= DISABLE_AFTER:
-            await self.inbox.add_inbox(
-                {
-                    "_id": f"webhook-disabled:{sub['_id']}",
-                    "person_id": sub["created_by"],
-                    "event_id": sub["_id"],
-                    "event_type": "webhook.disabled",
-                    "title": "Webhook deaktiviert",
-                    "body": f"Der Webhook an {sub['url']} wurde nach {failures} endgültig gescheiterten Zustellungen "
-                    "abgeschaltet. Prüfen Sie den Empfänger und richten Sie den Webhook neu ein.",
-                    "link": None,
-                    "created_at": datetime.now(UTC),
-                    "read_at": None,
-                }
-            )
+        await self.inbox.add_inbox(
+            {
+                "_id": f"webhook-disabled:{sub['_id']}",
+                "person_id": sub["created_by"],
+                "event_id": sub["_id"],
+                "event_type": "webhook.disabled",
+                "title": "Webhook deaktiviert",
+                "body": f"Der Webhook an {sub['url']} wurde nach {failures} endgültig gescheiterten Zustellungen "
+                "abgeschaltet. Prüfen Sie den Empfänger und richten Sie den Webhook neu ein.",
+                "link": None,
+                "created_at": datetime.now(UTC),
+                "read_at": None,
+            }
+        )

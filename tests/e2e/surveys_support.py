@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import msgspec
 
 from services.runtime import mongo
+from services.runtime.events import encode_event, outbox_entry
 from tests.conftest import Stack
 
 
@@ -135,3 +137,14 @@ async def count(stack: Stack, collection: str, query: dict[str, Any] | None = No
 async def stored_answers(stack: Stack, query: dict[str, Any] | None = None) -> int:
     """Responses and drafts stored (a draft until its first submission in `survey_drafts`)."""
     return await count(stack, "survey_responses", query) + await count(stack, "survey_drafts", query)
+
+
+async def announce_as_another_instance(
+    stack: Stack, event_type: str, data: msgspec.Struct, survey_id: str
+) -> None:
+    """A survey event sent over another process's connection, as another surveys instance's
+    relay would send it."""
+    entry = outbox_entry(event_type, data, subject=f"surveys/{survey_id}")
+    nc = stack.processes["needs"].conn.nc
+    await nc.publish(stack.settings.names.event_subject(event_type), encode_event(entry, "/gdst/surveys"))
+    await nc.flush()

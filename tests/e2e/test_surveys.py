@@ -13,12 +13,12 @@ from services.contracts import directory as d
 from services.contracts import surveys as sc
 from services.contracts.envelope import Principal
 from services.runtime import mongo
-from services.runtime.events import encode_event, outbox_entry
 from services.runtime.rpc import RpcClient
 from tests.conftest import Stack
 from tests.e2e.surveys_support import (
     GOOD_ANSWERS,
     QUESTIONS,
+    announce_as_another_instance,
     closes_in,
     count,
     definition,
@@ -282,25 +282,16 @@ class TestAnswering:
         dessau = await stack.login(kommune("15001"))
         draft = {"dms": "Nein"}
         assert (await dessau.put(path, json={"answers": draft})).status_code == 200
-        entry = outbox_entry(
-            sc.EVENT_CLOSED,
-            sc.SurveyClosed(
-                survey_id=sid,
-                title=survey["title"],
-                closed_at=datetime.now(UTC),
-                reason="manual",
-                closed_by="p-elsewhere",
-                addressed=3,
-                submitted=0,
-            ),
-            subject=f"surveys/{sid}",
+        closed = sc.SurveyClosed(
+            survey_id=sid,
+            title=survey["title"],
+            closed_at=datetime.now(UTC),
+            reason="manual",
+            closed_by="p-elsewhere",
+            addressed=3,
+            submitted=0,
         )
-        # sent over another process's connection, as another instance's relay would
-        nc = stack.processes["needs"].conn.nc
-        await nc.publish(
-            stack.settings.names.event_subject(sc.EVENT_CLOSED), encode_event(entry, "/gdst/surveys")
-        )
-        await nc.flush()
+        await announce_as_another_instance(stack, sc.EVENT_CLOSED, closed, sid)
         for _ in range(40):
             refused = await dessau.put(path, json={"answers": draft})
             if refused.status_code != 200:
@@ -355,25 +346,17 @@ class TestAnswering:
         assert await repo.publish(sid, 0, fields, [])
         await svc.run_deadlines(closes + timedelta(seconds=1), recent=True)
         assert (await repo.survey(sid))["status"] == "published"  # not on the list before the event
-        entry = outbox_entry(
-            sc.EVENT_PUBLISHED,
-            sc.SurveyPublished(
-                survey_id=sid,
-                title=created["title"],
-                respond_as="organisation",
-                organisation_ids=[],
-                person_ids=[],
-                opens_at=None,
-                closes_at=closes,
-                published_by="p-x",
-            ),
-            subject=f"surveys/{sid}",
+        published_elsewhere = sc.SurveyPublished(
+            survey_id=sid,
+            title=created["title"],
+            respond_as="organisation",
+            organisation_ids=[],
+            person_ids=[],
+            opens_at=None,
+            closes_at=closes,
+            published_by="p-x",
         )
-        nc = stack.processes["needs"].conn.nc
-        await nc.publish(
-            stack.settings.names.event_subject(sc.EVENT_PUBLISHED), encode_event(entry, "/gdst/surveys")
-        )
-        await nc.flush()
+        await announce_as_another_instance(stack, sc.EVENT_PUBLISHED, published_elsewhere, sid)
         for _ in range(40):
             await svc.run_deadlines(closes + timedelta(seconds=1), recent=True)
             if (await repo.survey(sid))["status"] == "closed":

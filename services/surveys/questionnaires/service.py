@@ -131,11 +131,10 @@ class QuestionnairesService:
         # the next write needs no read (the entries only need to outlive a lingering lock)
         self._written: Recent[str, tuple[int, Document]] = Recent(4 * RESPONSE_LINGER_SECONDS + 10)
         self._derived = _Derived()
-        # what the deadline task needs of the published surveys (see `run_deadlines`), and when
-        # it was read
-        self._schedule: list[Document] | None = None
-        self._schedule_read = 0.0
-        self._schedule_changes = 0  # publishes and closes seen: a read they overtook is not kept
+        # publishes and closes seen; the deadline task's list of the published surveys (see
+        # `run_deadlines`) holds while none came after the read began: (count then, when, list)
+        self._schedule_changes = 0
+        self._schedule: tuple[int, float, list[Document]] | None = None
 
     def _lock(self, rid: str) -> contextlib.AbstractAsyncContextManager[Held]:
         return self.locks.hold(f"response:{rid}", linger=RESPONSE_LINGER_SECONDS)
@@ -204,7 +203,6 @@ class QuestionnairesService:
         self._schedule_changed()
 
     def _schedule_changed(self) -> None:
-        self._schedule = None
         self._schedule_changes += 1
 
     async def _load(self, survey_id: str) -> Document | None:
@@ -721,17 +719,18 @@ class QuestionnairesService:
         FerretDB's CPU each): every five seconds and instance, that grew with the surveys of
         the years. Their deadlines never change once published, so a list read minutes ago
         only lacks what was published or closed since, and that clears it."""
+        kept = self._schedule
         if (
             recent
-            and self._schedule is not None
-            and time.monotonic() - self._schedule_read < SCHEDULE_SECONDS
+            and kept is not None
+            and kept[0] == self._schedule_changes
+            and time.monotonic() - kept[1] < SCHEDULE_SECONDS
         ):
-            return self._schedule
+            return kept[2]
         changes, started = self._schedule_changes, time.monotonic()
         fields = ("_id", "status", "closes_at", "opens_at", "published_at", "created_at")
         read = [{k: d[k] for k in fields if k in d} for d in await self.repo.surveys_published()]
-        if self._schedule_changes == changes:
-            self._schedule, self._schedule_read = read, started
+        self._schedule = (changes, started, read)
         return read
 
     async def _closing_soon(self, survey_id: str) -> None:
