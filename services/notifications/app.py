@@ -87,6 +87,7 @@ async def start(settings: Settings) -> ServiceProcess:
 
     hooks = WebhookRepository(proc.db)
     await hooks.create_indexes()
+    await hooks.requeue_pending()
     # a separate consumer and sender: a slow receiver never holds up mail or the inbox
     hook_sender = WebhookSender(hooks, inbox_repo, locks=await proc.locks())
     hook_sender.start()

@@ -1,7 +1,9 @@
 """Outbound webhooks: every public event, as its CloudEvents JSON, to each subscribed URL.
 
 Deliveries are one document per subscription and event (`"<subscription>:<event>"`), so a
-redelivered event or a second service instance never posts twice. Requests are signed as the
+redelivered event or a second service instance never posts twice. They stay as the log of their
+attempts; the pending ones are also queued (`webhook_queue`: the delivery's id and the time of its
+next attempt), which is what the sender reads every second. Requests are signed as the
 Standard Webhooks spec says; failures are retried with growing pauses for more than a day, each
 attempt is logged, and a subscription whose deliveries keep failing is switched off with a
 notice in its owner's inbox.
@@ -22,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.contracts import notifications as n
 from services.contracts.envelope import Event, Principal
@@ -32,7 +34,7 @@ from services.runtime.errors import Forbidden, NotFound
 from services.runtime.events import encode_cloudevent
 from services.runtime.locks import Locks
 from services.runtime.loops import BackgroundLoop
-from services.runtime.mongo import AsyncDatabase, Document
+from services.runtime.mongo import AsyncDatabase, Document, by_ids
 from services.runtime.recent import Recent
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,9 @@ CLAIM_LEASE = timedelta(seconds=120)
 # most this often. A change made here counts at once; one made on another instance of the service
 # within this time (the consumer's filter already takes the new types: `WebhookFilter`).
 SUBSCRIPTIONS_RECENT_SECONDS = 1.0
+# a queue entry whose delivery is missing for this long was left by a fan-out that stopped between
+# its two writes (the event is delivered again and queues anew); younger ones may be mid-write
+QUEUED_WITHOUT_DELIVERY = timedelta(seconds=60)
 
 
 def new_secret() -> str:
@@ -90,6 +95,7 @@ class WebhookRepository:
         self.subscriptions = db["webhooks"]
         self.deliveries = db["webhook_deliveries"]
         self.claims = db["webhook_claims"]
+        self.queue = db["webhook_queue"]
         self._active: Recent[str, list[Document]] = Recent(SUBSCRIPTIONS_RECENT_SECONDS, max_entries=1)
 
     async def create_indexes(self) -> None:
@@ -127,16 +133,69 @@ class WebhookRepository:
         )
 
     async def add_delivery(self, doc: Document) -> bool:
+        """Queue the delivery, then store it: every pending delivery has its queue entry. An
+        entry queued again for a delivery stored before (a redelivered event) is dropped by `due`."""
+        try:
+            await self.queue.insert_one({"_id": doc["_id"], "at": doc["next_attempt_at"]})
+        except DuplicateKeyError:
+            pass
         try:
             await self.deliveries.insert_one(doc)
         except DuplicateKeyError:
             return False
         return True
 
+    async def requeue_pending(self) -> int:
+        """Queue the pending deliveries that have no entry (stored before there was a queue).
+        Reads every delivery: once, when the process starts."""
+        pending = await self.deliveries.find({"state": "pending"}, {"next_attempt_at": 1}).to_list(None)
+        if not pending:
+            return 0
+        queued = {q["_id"] for q in await by_ids(self.queue, [d["_id"] for d in pending])}
+        missing = [{"_id": d["_id"], "at": d["next_attempt_at"]} for d in pending if d["_id"] not in queued]
+        if missing:
+            try:
+                await self.queue.insert_many(missing, ordered=False)
+            except BulkWriteError as exc:  # another instance starting queued some of them
+                if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                    raise
+        return len(missing)
+
     async def due(self, now: datetime, limit: int = 50) -> list[Document]:
-        docs = await self.deliveries.find({"state": "pending"}).to_list(None)
-        due = [d for d in docs if _aware(d["next_attempt_at"]) <= now]
-        return sorted(due, key=lambda d: (_aware(d["next_attempt_at"]), d["_id"]))[:limit]
+        """The pending deliveries whose time has come, oldest first. Found through the queue:
+        a filter on the deliveries' `state` makes FerretDB read every delivery ever logged,
+        bodies and attempts included, and the sender asks every second. Entries the deliveries
+        contradict are put right on the way: an entry of a delivery finished meanwhile goes, an
+        entry older than the delivery's next attempt moves to it."""
+        queued = await self.queue.find({"at": {"$lte": now}}).to_list(None)
+        queued.sort(key=lambda q: (_aware(q["at"]), q["_id"]))
+        found: list[Document] = []
+        for start in range(0, len(queued), limit):
+            chunk = queued[start : start + limit]
+            stored = {d["_id"]: d for d in await by_ids(self.deliveries, [q["_id"] for q in chunk])}
+            for entry in chunk:
+                doc = stored.get(entry["_id"])
+                if await self._due_now(entry, doc, now) and doc is not None and len(found) < limit:
+                    found.append(doc)
+            if len(found) >= limit:
+                break
+        return found
+
+    async def _due_now(self, entry: Document, doc: Document | None, now: datetime) -> bool:
+        """Whether a queue entry stands for a pending delivery due now; an entry the delivery
+        contradicts is put right."""
+        if doc is None:
+            # stopped between the two writes of `add_delivery`, or in the middle of them now
+            if _aware(entry["at"]) < now - QUEUED_WITHOUT_DELIVERY:
+                await self.queue.delete_one({"_id": entry["_id"]})
+            return False
+        if doc["state"] != "pending":  # finished, or queued again by a redelivered event
+            await self.queue.delete_one({"_id": entry["_id"]})
+            return False
+        if _aware(doc["next_attempt_at"]) > now:  # stopped between the two writes of `retry_at`
+            await self.queue.update_one({"_id": entry["_id"]}, {"$set": {"at": doc["next_attempt_at"]}})
+            return False
+        return True
 
     async def claim(self, delivery_id: str, now: datetime) -> bool:
         try:
@@ -150,10 +209,20 @@ class WebhookRepository:
         await self.claims.replace_one({"_id": delivery_id}, {"_id": delivery_id, "at": now}, upsert=True)
         return True
 
-    async def record(self, delivery_id: str, attempt: Document, update: Document) -> None:
+    async def finish(self, delivery_id: str, attempt: Document, state: str) -> None:
+        """The delivery arrived or failed for good: logged, out of the queue, claim released."""
         await self.deliveries.update_one(
-            {"_id": delivery_id}, {"$push": {"attempts": attempt}, "$set": update}
+            {"_id": delivery_id}, {"$push": {"attempts": attempt}, "$set": {"state": state}}
         )
+        await self.queue.delete_one({"_id": delivery_id})
+        await self.claims.delete_one({"_id": delivery_id})
+
+    async def retry_at(self, delivery_id: str, attempt: Document, when: datetime) -> None:
+        """The attempt failed: logged, and the next one queued for `when`."""
+        await self.deliveries.update_one(
+            {"_id": delivery_id}, {"$push": {"attempts": attempt}, "$set": {"next_attempt_at": when}}
+        )
+        await self.queue.update_one({"_id": delivery_id}, {"$set": {"at": when}})
         await self.claims.delete_one({"_id": delivery_id})
 
 
@@ -390,7 +459,7 @@ class WebhookSender(BackgroundLoop):
         async with self._limit:
             sub = await self.repo.subscriptions.find_one({"_id": doc["subscription_id"]})
             if sub is None or not sub["active"]:
-                await self.repo.record(
+                await self.repo.finish(
                     doc["_id"],
                     {
                         "at": self.clock(),
@@ -398,7 +467,7 @@ class WebhookSender(BackgroundLoop):
                         "error": "Webhook entfernt oder deaktiviert",
                         "duration_ms": 0,
                     },
-                    {"state": "failed"},
+                    "failed",
                 )
                 return 0
             body = bytes(doc["body"])
@@ -428,19 +497,17 @@ class WebhookSender(BackgroundLoop):
             }
             metrics.WEBHOOKS.labels("delivered" if error is None else "failed").inc()
             if error is None:
-                await self.repo.record(doc["_id"], attempt, {"state": "delivered"})
+                await self.repo.finish(doc["_id"], attempt, "delivered")
                 await self.repo.delivered(sub["_id"])
                 self.repo.subscriptions_changed()
                 return 1
             tries = len(doc.get("attempts") or []) + 1
             if tries <= len(self.delays):
-                await self.repo.record(
-                    doc["_id"],
-                    attempt,
-                    {"next_attempt_at": self.clock() + timedelta(seconds=self.delays[tries - 1])},
+                await self.repo.retry_at(
+                    doc["_id"], attempt, self.clock() + timedelta(seconds=self.delays[tries - 1])
                 )
                 return 0
-            await self.repo.record(doc["_id"], attempt, {"state": "failed"})
+            await self.repo.finish(doc["_id"], attempt, "failed")
             await self._failed_for_good(sub)
             return 0
 

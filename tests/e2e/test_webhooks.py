@@ -6,15 +6,18 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
 import pytest
+from pymongo import AsyncMongoClient
 from standardwebhooks.webhooks import Webhook
 
 from services.contracts.envelope import Event
 from services.notifications.webhooks import WebhookFanOut
+from services.runtime.events import encode_cloudevent
+from services.runtime.loops import BackgroundLoop
 from tests.conftest import Stack
 from tests.e2e.needs_support import kommune, report
 from tests.support.http import serve
@@ -241,3 +244,91 @@ class TestWebhooks:
         need = await report(await stack.login(kommune("15003")), "Bedarf nach fremdem Webhook")
         [delivery] = await app.wait(1)
         assert json.loads(delivery["body"])["data"]["need_id"] == need["id"]
+
+    async def test_a_delivery_pending_from_before_the_queue_is_sent_after_a_restart(
+        self, stack: Stack, receiver: tuple[Receiver, str]
+    ) -> None:
+        """A delivery stored as pending by a version without the queue (no entry) is queued when
+        the service starts, and arrives."""
+        app, url = receiver
+        ministry = await stack.login()
+        hook = (
+            await ministry.post("/api/v1/webhooks", json={"url": url, "event_types": ["need.reported"]})
+        ).json()
+        await stack.stop_service("notifications")
+        event = Event(
+            id="evt-vor-der-warteschlange",
+            source="gdst/needs",
+            type="need.reported",
+            time=datetime.now(UTC),
+            data=msgspec.Raw(b'{"need_id": "alt"}'),
+        )
+        now = datetime.now(UTC)
+        db = AsyncMongoClient[dict[str, Any]](stack.settings.mongodb_url)
+        try:
+            await db[stack.settings.names.database("notifications")]["webhook_deliveries"].insert_one(
+                {
+                    "_id": f"{hook['id']}:{event.id}",
+                    "subscription_id": hook["id"],
+                    "event_id": event.id,
+                    "event_type": event.type,
+                    "body": encode_cloudevent(event),
+                    "state": "pending",
+                    "attempts": [],
+                    "created_at": now,
+                    "next_attempt_at": now,
+                }
+            )
+        finally:
+            await db.close()
+        await stack.start_service("notifications")
+        [delivery] = await app.wait(1)
+        assert json.loads(delivery["body"])["data"] == {"need_id": "alt"}
+        log = (await ministry.get(f"/api/v1/webhooks/{hook['id']}/deliveries")).json()["items"]
+        assert [(d["event_id"], d["state"]) for d in log] == [(event.id, "delivered")]
+
+    async def test_queue_entries_left_by_a_stop_between_two_writes_neither_repost_nor_hurry(
+        self, stack: Stack, receiver: tuple[Receiver, str]
+    ) -> None:
+        """A stop between a delivery's write and its queue entry's leaves the entry behind or too
+        early: a delivered event is not posted again, a failed one waits for its pause, and an
+        entry whose delivery was never stored goes after a minute."""
+        app, url = receiver
+        app.fail_first = 1
+        parts = stack.processes["notifications"].parts
+        sender, repo = parts["webhook_sender"], parts["webhooks"]
+        await BackgroundLoop.stop(sender)  # its rounds are run here, one at a time (its client stays open)
+        sender.delays = (3600,)
+        ministry = await stack.login()
+        await ministry.post("/api/v1/webhooks", json={"url": url, "event_types": ["need.reported"]})
+        magdeburg = await stack.login(kommune("15003"))
+        await report(magdeburg, "Erst später zuzustellen")
+        for _ in range(100):
+            if await repo.queue.count_documents({}) == 1:
+                break
+            await asyncio.sleep(0.1)
+        assert await sender.run_once() == 0 and app.calls == 1
+        [failed] = await repo.queue.find({}).to_list(None)
+        # the pause of an hour was written to the delivery, not to its entry
+        await repo.queue.update_one({"_id": failed["_id"]}, {"$set": {"at": datetime.now(UTC)}})
+        assert await sender.run_once() == 0
+        assert app.calls == 1, "the receiver is not asked again before the pause is over"
+        [moved] = await repo.queue.find({}).to_list(None)
+        assert moved["at"] > datetime.now(UTC) + timedelta(minutes=59)
+        # the delivery arrived, its entry stayed; and an entry whose delivery was never stored
+        await repo.queue.delete_many({})
+        await repo.deliveries.update_one(
+            {"_id": failed["_id"]}, {"$set": {"next_attempt_at": datetime.now(UTC)}}
+        )
+        await repo.queue.insert_one({"_id": failed["_id"], "at": datetime.now(UTC)})
+        assert await sender.run_once() == 1 and len(app.received) == 1
+        old = datetime.now(UTC) - timedelta(minutes=2)
+        await repo.queue.insert_many(
+            [
+                {"_id": failed["_id"], "at": old},
+                {"_id": "niemals-gespeichert-alt", "at": old},
+                {"_id": "wird-gerade-gespeichert", "at": datetime.now(UTC)},
+            ]
+        )
+        assert await sender.run_once() == 0 and app.calls == 2
+        assert [q["_id"] for q in await repo.queue.find({}).to_list(None)] == ["wird-gerade-gespeichert"]
