@@ -82,3 +82,34 @@ class Recent(Generic[K, V]):
                 self.put(key, value)
         future.set_result(value)
         return value
+
+
+class Schedule(Generic[V]):
+    """A list the background tasks read again and again (the deadlines of the published surveys,
+    of the open polls) that changes only when something is published, opened or closed. Reading it
+    is a scan of every document ever made, which on FerretDB grows with the years; a list read
+    within `seconds` holds unless a change was reported since (`changed`), here or by another
+    instance's event. A read overtaken by a change is not kept."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._changes = 0
+        self._kept: tuple[int, float, V] | None = None
+
+    def changed(self) -> None:
+        self._changes += 1
+
+    async def get(self, load: Callable[[], Awaitable[V]], *, recent: bool) -> V:
+        """The list, read now unless `recent` allows the one kept."""
+        kept = self._kept
+        if (
+            recent
+            and kept is not None
+            and kept[0] == self._changes
+            and time.monotonic() - kept[1] < self.seconds
+        ):
+            return kept[2]
+        changes, started = self._changes, time.monotonic()
+        value = await load()
+        self._kept = (changes, started, value)
+        return value

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from services.runtime.recent import Recent
+from services.runtime.recent import Recent, Schedule
 
 
 def test_a_value_is_kept_for_its_time_only(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -103,3 +103,40 @@ async def test_cleared_values_and_reads_under_way_are_not_kept() -> None:
     assert await loading == "open (read before the change)", "the caller still gets its answer"
     assert recent.get("survey-1") is None
     assert recent.get("survey-2") is None, "a read begun before the clear is not kept"
+
+
+async def test_a_schedule_is_read_again_after_a_change_or_its_time() -> None:
+    schedule: Schedule[list[str]] = Schedule(60.0)
+    reads: list[int] = []
+
+    async def load() -> list[str]:
+        reads.append(1)
+        return [f"poll-{len(reads)}"]
+
+    assert await schedule.get(load, recent=True) == ["poll-1"], "nothing kept yet: read"
+    assert await schedule.get(load, recent=True) == ["poll-1"], "kept"
+    assert await schedule.get(load, recent=False) == ["poll-2"], "a caller may insist on a read"
+    schedule.changed()  # a poll opened here or elsewhere
+    assert await schedule.get(load, recent=True) == ["poll-3"]
+    schedule.seconds = 0.0
+    assert await schedule.get(load, recent=True) == ["poll-4"], "too old"
+
+
+async def test_a_schedule_read_overtaken_by_a_change_is_not_kept() -> None:
+    schedule: Schedule[list[str]] = Schedule(60.0)
+    gate = asyncio.Event()
+
+    async def slow_load() -> list[str]:
+        await gate.wait()
+        return ["read before the change"]
+
+    loading = asyncio.create_task(schedule.get(slow_load, recent=True))
+    await asyncio.sleep(0)
+    schedule.changed()
+    gate.set()
+    assert await loading == ["read before the change"], "the caller still gets its answer"
+
+    async def fresh() -> list[str]:
+        return ["read after the change"]
+
+    assert await schedule.get(fresh, recent=True) == ["read after the change"]

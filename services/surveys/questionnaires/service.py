@@ -22,7 +22,7 @@ from services.runtime.errors import Conflict, Forbidden, Invalid, NotFound
 from services.runtime.events import OutboxHook, ignore_outbox, outbox_entry
 from services.runtime.locks import Held, Locks
 from services.runtime.mongo import Document
-from services.runtime.recent import Recent
+from services.runtime.recent import Recent, Schedule
 from services.surveys.questionnaires import exports, progress, rules, statistics
 from services.surveys.questionnaires.directory import Directory
 from services.surveys.questionnaires.repository import QuestionnairesRepository, response_id
@@ -131,10 +131,8 @@ class QuestionnairesService:
         # the next write needs no read (the entries only need to outlive a lingering lock)
         self._written: Recent[str, tuple[int, Document]] = Recent(4 * RESPONSE_LINGER_SECONDS + 10)
         self._derived = _Derived()
-        # publishes and closes seen; the deadline task's list of the published surveys (see
-        # `run_deadlines`) holds while none came after the read began: (count then, when, list)
-        self._schedule_changes = 0
-        self._schedule: tuple[int, float, list[Document]] | None = None
+        # the deadline task's list of the published surveys (see `run_deadlines`)
+        self._schedule: Schedule[list[Document]] = Schedule(SCHEDULE_SECONDS)
 
     def _lock(self, rid: str) -> contextlib.AbstractAsyncContextManager[Held]:
         return self.locks.hold(f"response:{rid}", linger=RESPONSE_LINGER_SECONDS)
@@ -203,7 +201,7 @@ class QuestionnairesService:
         self._schedule_changed()
 
     def _schedule_changed(self) -> None:
-        self._schedule_changes += 1
+        self._schedule.changed()
 
     async def _load(self, survey_id: str) -> Document | None:
         doc = await self.repo.survey(survey_id)
@@ -719,19 +717,12 @@ class QuestionnairesService:
         FerretDB's CPU each): every five seconds and instance, that grew with the surveys of
         the years. Their deadlines never change once published, so a list read minutes ago
         only lacks what was published or closed since, and that clears it."""
-        kept = self._schedule
-        if (
-            recent
-            and kept is not None
-            and kept[0] == self._schedule_changes
-            and time.monotonic() - kept[1] < SCHEDULE_SECONDS
-        ):
-            return kept[2]
-        changes, started = self._schedule_changes, time.monotonic()
-        fields = ("_id", "status", "closes_at", "opens_at", "published_at", "created_at")
-        read = [{k: d[k] for k in fields if k in d} for d in await self.repo.surveys_published()]
-        self._schedule = (changes, started, read)
-        return read
+
+        async def load() -> list[Document]:
+            fields = ("_id", "status", "closes_at", "opens_at", "published_at", "created_at")
+            return [{k: d[k] for k in fields if k in d} for d in await self.repo.surveys_published()]
+
+        return await self._schedule.get(load, recent=recent)
 
     async def _closing_soon(self, survey_id: str) -> None:
         doc = await self.repo.survey(survey_id)
