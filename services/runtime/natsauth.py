@@ -40,9 +40,16 @@ EXTRA_PUBLISH: Mapping[str, tuple[str, ...]] = {
 
 # subjects a service follows itself besides its own calls (core NATS, every instance)
 EXTRA_SUBSCRIBE: Mapping[str, tuple[str, ...]] = {
-    # each instance learns of the ballots the others stored, for its live counts, and of the
-    # surveys the others published or closed, to drop its copy
-    "surveys": ("{ns}.events.ballot.cast", "{ns}.events.survey.published", "{ns}.events.survey.closed"),
+    # each instance learns of the ballots the others stored, for its live counts, of the
+    # surveys the others published or closed, to drop its copy, and of the polls they opened or
+    # closed, for its closer's list
+    "surveys": (
+        "{ns}.events.ballot.cast",
+        "{ns}.events.survey.published",
+        "{ns}.events.survey.closed",
+        "{ns}.events.poll.opened",
+        "{ns}.events.poll.closed",
+    ),
 }
 
 # `$JS.FC.>`: the flow-control answers of a watch (the gateway's copy of the token bucket)

@@ -59,11 +59,11 @@ async def start(settings: Settings) -> ServiceProcess:
         ]
     )
     proc.polls.start_closer()
-    await proc.polls.follow_ballots(proc)
+    await proc.polls.follow_events(proc)
     proc.questionnaires.start_deadlines()
     proc.on_stop(proc.polls.stop)
     proc.on_stop(proc.questionnaires.stop)
-    proc.parts.update(polls=proc.polls.service, polls_repository=proc.polls.repository)
+    proc.parts.update(polls=proc.polls.service, polls_repository=proc.polls.repository, polls_part=proc.polls)
     proc.parts.update(surveys=proc.questionnaires.service, surveys_repository=proc.questionnaires.repository)
     proc.parts.update(spotlights=proc.spotlights.service)
     return proc

@@ -140,11 +140,11 @@ async def stored_answers(stack: Stack, query: dict[str, Any] | None = None) -> i
 
 
 async def announce_as_another_instance(
-    stack: Stack, event_type: str, data: msgspec.Struct, survey_id: str
+    stack: Stack, event_type: str, data: msgspec.Struct, subject: str
 ) -> None:
-    """A survey event sent over another process's connection, as another surveys instance's
-    relay would send it."""
-    entry = outbox_entry(event_type, data, subject=f"surveys/{survey_id}")
+    """An event of the surveys service (a survey's, a poll's) sent over another process's
+    connection, as another surveys instance's relay would send it."""
+    entry = outbox_entry(event_type, data, subject=subject)
     nc = stack.processes["needs"].conn.nc
     await nc.publish(stack.settings.names.event_subject(event_type), encode_event(entry, "/gdst/surveys"))
     await nc.flush()

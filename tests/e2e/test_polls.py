@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
+from services.contracts import polls as pc
 from services.surveys.polls import counting
 from tests.conftest import Stack
 from tests.e2e.conftest_polls import (
@@ -23,6 +24,7 @@ from tests.e2e.conftest_polls import (
     results,
     vote,
 )
+from tests.e2e.surveys_support import announce_as_another_instance
 
 
 class TestTopics:
@@ -155,9 +157,12 @@ class TestTopicPoll:
             method={"kind": "single"},
         )
         await vote(member, poll["id"], choice=poll["options"][0]["id"])
-        # as if the service had died right after marking the poll closed, a minute ago
+        # as if the service had died right after marking the poll closed, a minute ago, and
+        # started again
         repo = stack.processes["surveys"].parts["polls_repository"]
         assert await repo.mark_closed(poll["id"], datetime.now(UTC) - timedelta(minutes=1), None)
+        await stack.stop_service("surveys")
+        await stack.start_service("surveys")
         for _ in range(40):
             if (await results(member, poll["id"]))["final"]:
                 break
@@ -328,6 +333,45 @@ class TestVisibilityAndVoters:
         )
         late = await vote(member, poll["id"], choice=poll["options"][1]["id"])
         assert late.status_code == 409
+
+    async def test_a_poll_opened_by_another_instance_is_closed_at_its_time(self, stack: Stack) -> None:
+        """The closer keeps its list of the polls without a result for minutes (reading it
+        scans every poll ever made); a poll another instance opened after the list was read is
+        closed at its time all the same, once that instance's poll.opened arrives."""
+        ministry = await stack.login()
+        template = await open_poll(ministry, method={"kind": "single"})
+        parts = stack.processes["surveys"].parts
+        await parts["polls_part"].stop_closer()  # its rounds are run here, one at a time
+        svc, repo = parts["polls"], parts["polls_repository"]
+        assert await svc.close_due(recent=True) == 0  # the closer has its list now
+        # another instance opens a poll: its write, then (later) its event
+        doc = await repo.poll(template["id"])
+        closes = datetime.now(UTC) + timedelta(seconds=1)
+        doc.update(_id="p-anderswo", closes_at=closes, created_at=datetime.now(UTC), outbox=[])
+        await repo.insert_poll(doc)
+        await asyncio.sleep(1.2)
+        assert await svc.close_due(recent=True) == 0
+        assert (await repo.poll("p-anderswo"))["state"] == "open", "not on the list before its event"
+        opened = pc.PollOpened(
+            poll_id="p-anderswo",
+            title=doc["title"],
+            method="single",
+            voters=doc["voters"],
+            group_id=None,
+            options=msgspec.convert(doc["options"], list[pc.Option]),
+            winners=doc["winners"],
+            results_visibility=doc["results_visibility"],
+            closes_at=closes,
+            created_by=doc["created_by"],
+        )
+        await announce_as_another_instance(stack, pc.EVENT_POLL_OPENED, opened, "polls/p-anderswo")
+        for _ in range(40):
+            if await svc.close_due(recent=True):
+                break
+            await asyncio.sleep(0.1)
+        closed = await repo.poll("p-anderswo")
+        assert closed["state"] == "closed" and closed["result"] is not None
+        assert (await results(ministry, template["id"]))["final"] is False, "the first one's time is not up"
 
 
 class TestOpenApi:

@@ -291,7 +291,7 @@ class TestAnswering:
             addressed=3,
             submitted=0,
         )
-        await announce_as_another_instance(stack, sc.EVENT_CLOSED, closed, sid)
+        await announce_as_another_instance(stack, sc.EVENT_CLOSED, closed, f"surveys/{sid}")
         for _ in range(40):
             refused = await dessau.put(path, json={"answers": draft})
             if refused.status_code != 200:
@@ -356,7 +356,7 @@ class TestAnswering:
             closes_at=closes,
             published_by="p-x",
         )
-        await announce_as_another_instance(stack, sc.EVENT_PUBLISHED, published_elsewhere, sid)
+        await announce_as_another_instance(stack, sc.EVENT_PUBLISHED, published_elsewhere, f"surveys/{sid}")
         for _ in range(40):
             await svc.run_deadlines(closes + timedelta(seconds=1), recent=True)
             if (await repo.survey(sid))["status"] == "closed":

@@ -1,7 +1,8 @@
 """Wiring of the polls part into a surveys service process: repository, rules, endpoints,
 outbox, live results (with the ballot.cast events followed on core NATS, so each instance learns
 of the ballots the others stored) and the closer of polls whose time is up (which also lets go
-of the ballots held for live counts of polls gone quiet)."""
+of the ballots held for live counts of polls gone quiet; poll.opened and poll.closed, followed
+the same way, tell it to read the open polls again)."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ class PollsPart:
         self.repository = repository
         self.live = live
         self._closer: asyncio.Task[None] | None = None
-        self._follower: Subscription | None = None
+        self._followers: list[Subscription] = []
         self._seen: set[asyncio.Task[None]] = set()
 
     def endpoints(self) -> list[Endpoint[Any]]:
@@ -52,16 +53,21 @@ class PollsPart:
             while True:
                 await asyncio.sleep(interval)
                 try:
-                    await self.service.close_due()
+                    await self.service.close_due(recent=True)
                 except Exception as exc:
                     log.warning("closing due polls failed: %r", exc)
                 self.service.drop_idle_live()
 
         self._closer = asyncio.create_task(run(), name="polls-closer")
 
-    async def follow_ballots(self, proc: ServiceProcess) -> None:
-        """Every instance (no queue group) reads the ballot.cast events as they are published;
-        JetStream keeps them too, but a live count needs them only while they are new."""
+    async def stop_closer(self) -> None:
+        """No more rounds of the closer (its rounds can be run one at a time: `close_due`)."""
+        await cancel(self._closer)
+
+    async def follow_events(self, proc: ServiceProcess) -> None:
+        """Every instance (no queue group) reads the ballot.cast, poll.opened and poll.closed
+        events as they are published; JetStream keeps them too, but a live count and the
+        closer's list need them only while they are new."""
 
         async def seen(msg: Msg) -> None:
             try:
@@ -74,8 +80,15 @@ class PollsPart:
             self._seen.add(task)
             task.add_done_callback(self._seen.discard)
 
-        self._follower = await proc.conn.nc.subscribe(proc.names.event_subject(c.EVENT_BALLOT_CAST), cb=seen)
+        async def poll_changed(msg: Msg) -> None:
+            self.service.polls_changed()
+
+        nc = proc.conn.nc
+        self._followers.append(await nc.subscribe(proc.names.event_subject(c.EVENT_BALLOT_CAST), cb=seen))
+        for event_type in (c.EVENT_POLL_OPENED, c.EVENT_POLL_CLOSED):
+            self._followers.append(await nc.subscribe(proc.names.event_subject(event_type), cb=poll_changed))
         proc.conn.on_reconnected.append(self.service.live_events_missed)
+        proc.conn.on_reconnected.append(self.service.polls_changed)
 
     async def _seen_ballot(self, cast: c.BallotCast) -> None:
         try:
@@ -84,12 +97,12 @@ class PollsPart:
             log.warning("ballot of %s seen, not read: %r", cast.poll_id, exc)
 
     async def stop(self) -> None:
-        await cancel(self._closer)
-        if self._follower is not None:
+        await self.stop_closer()
+        for follower in self._followers:
             try:
-                await self._follower.unsubscribe()
+                await follower.unsubscribe()
             except Exception as exc:  # closing anyway
-                log.debug("ballot events not unsubscribed: %r", exc)
+                log.debug("poll events not unsubscribed: %r", exc)
         for task in list(self._seen):
             await cancel(task)
         await self.live.stop()

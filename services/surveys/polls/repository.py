@@ -137,15 +137,11 @@ class PollsRepository:
             {"_id": poll_id}, {"$set": {"result": summary}, "$push": {"outbox": {"$each": outbox}}}
         )
 
-    async def unfinished_polls(self, closed_before: datetime) -> list[str]:
-        """Polls marked closed whose count was never stored (a close interrupted by a crash)."""
-        query = {"state": "closed", "result": None, "closed_at": {"$lt": closed_before}}
-        cursor = self.polls.find(query, {"_id": 1})
-        return [d["_id"] async for d in cursor]
-
-    async def due_polls(self, now: datetime) -> list[str]:
-        cursor = self.polls.find({"state": "open", "closes_at": {"$lte": now}}, {"_id": 1})
-        return [d["_id"] async for d in cursor]
+    async def unsettled_polls(self) -> list[Document]:
+        """The polls without a stored result, with their times: the open ones, and those whose
+        close was interrupted by a crash (marked closed, never counted)."""
+        query = {"result": None}
+        return await self.polls.find(query, {"state": 1, "closes_at": 1, "closed_at": 1}).to_list(None)
 
     # ballots -----------------------------------------------------------------------------
 
