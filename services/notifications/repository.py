@@ -9,7 +9,7 @@ from typing import Any
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.notifications.unread import UnreadCounts
-from services.runtime.mongo import AsyncDatabase, Document
+from services.runtime.mongo import AsyncDatabase, Document, insert_new
 
 
 class NotificationsRepository:
@@ -124,15 +124,8 @@ class InboxRepository:
         """Insert many documents at once; those whose `_id` exists already are skipped."""
         if not docs:
             return 0
-        failed: set[int] = set()
         with self.unread.writing() if collection is self.inbox else contextlib.nullcontext():
-            try:
-                await collection.insert_many(docs, ordered=False)
-            except BulkWriteError as exc:
-                errors = exc.details.get("writeErrors", [])
-                if any(e.get("code") != 11000 for e in errors):
-                    raise
-                failed = {int(e["index"]) for e in errors}
+            failed = await insert_new(collection, docs)
         if collection is self.inbox:
             # after the write: a count asked for from now on includes what was added
             self.unread.apply(

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from services.contracts import notifications as n
 from services.contracts.envelope import Event, Principal
@@ -34,7 +34,7 @@ from services.runtime.errors import Forbidden, NotFound
 from services.runtime.events import encode_cloudevent
 from services.runtime.locks import Locks
 from services.runtime.loops import BackgroundLoop
-from services.runtime.mongo import AsyncDatabase, Document, by_ids
+from services.runtime.mongo import AsyncDatabase, Document, by_ids, insert_new
 from services.runtime.recent import Recent
 
 log = logging.getLogger(__name__)
@@ -149,17 +149,8 @@ class WebhookRepository:
         """Queue the pending deliveries that have no entry (stored before there was a queue).
         Reads every delivery: once, when the process starts."""
         pending = await self.deliveries.find({"state": "pending"}, {"next_attempt_at": 1}).to_list(None)
-        if not pending:
-            return 0
-        queued = {q["_id"] for q in await by_ids(self.queue, [d["_id"] for d in pending])}
-        missing = [{"_id": d["_id"], "at": d["next_attempt_at"]} for d in pending if d["_id"] not in queued]
-        if missing:
-            try:
-                await self.queue.insert_many(missing, ordered=False)
-            except BulkWriteError as exc:  # another instance starting queued some of them
-                if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
-                    raise
-        return len(missing)
+        entries = [{"_id": d["_id"], "at": d["next_attempt_at"]} for d in pending]
+        return len(entries) - len(await insert_new(self.queue, entries))
 
     async def due(self, now: datetime, limit: int = 50) -> list[Document]:
         """The pending deliveries whose time has come, oldest first. Found through the queue:

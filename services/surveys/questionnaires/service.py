@@ -193,14 +193,11 @@ class QuestionnairesService:
         if closed_at is not None:
             self._closed_seen.put(survey_id, closed_at)
         self._recent.drop(survey_id)
-        self._schedule_changed()
+        self._schedule.changed()
 
     def changes_missed(self) -> None:
         """The events may have been missed (the connection broke): read every survey again."""
         self._recent.clear()
-        self._schedule_changed()
-
-    def _schedule_changed(self) -> None:
         self._schedule.changed()
 
     async def _load(self, survey_id: str) -> Document | None:
@@ -344,7 +341,7 @@ class QuestionnairesService:
             raise Conflict(
                 "Die Umfrage wurde inzwischen geändert oder veröffentlicht. Bitte laden Sie sie neu."
             )
-        self._schedule_changed()  # after the write: a read begun before it is not kept
+        self._schedule.changed()  # after the write: a read begun before it is not kept
         self.on_outbox(self.repo.surveys, survey_id, [event])
         return await self.get(who, survey_id)
 
@@ -392,7 +389,7 @@ class QuestionnairesService:
         self._recent.drop(survey_id)
         await self.repo.mark_closed(survey_id, fields)
         self._recent.drop(survey_id)
-        self._schedule_changed()
+        self._schedule.changed()
         try:
             await self.repo.forget_drafts(survey_id)
         except PyMongoError as exc:  # tidying only: a left-over draft is never read again
